@@ -1,0 +1,180 @@
+/**
+ * One quorumstore node: wires configuration, storage, the peer mesh, the client API and metrics
+ * together, and owns the order of start-up and shutdown.
+ *
+ * Start-up: storage → data dir → peer mesh → metrics → client API (ready only once storage
+ * answers and the mesh reaches a majority of the known nodes).
+ * Shutdown: stop accepting client requests and let in-flight ones finish → close the mesh →
+ * close storage; all within SHUTDOWN_TIMEOUT.
+ */
+import { access, constants, mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { NodeConfig } from '../config/node-config.js';
+import { createApiApp, type HealthReport, type NodeStatusEntry } from '../http/app.js';
+import { PeerMesh } from '../mesh/peer-mesh.js';
+import { createResolver } from '../mesh/resolver.js';
+import type { PeerState } from '../mesh/liveness.js';
+import { createRegistry, metricsHandler } from '../observability/metrics.js';
+import { instrumentStore, openStore, type ObjectStore } from '../storage/index.js';
+import { DrainableServer } from './http-server.js';
+import { SOFTWARE_VERSION } from './software-version.js';
+
+const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
+  alive: 'HEALTHY',
+  suspect: 'UNHEALTHY',
+  dead: 'UNAVAILABLE',
+};
+
+export class QuorumNode {
+  private stopping: Promise<boolean> | null = null;
+
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly log: Logger,
+    readonly registry: Registry,
+    readonly store: ObjectStore,
+    readonly mesh: PeerMesh,
+    private readonly api: DrainableServer,
+    private readonly metricsServer: DrainableServer,
+  ) {}
+
+  static async start(config: NodeConfig, log: Logger): Promise<QuorumNode> {
+    // Whatever started before a failure is closed again, so a failed start leaves nothing
+    // listening and the process can exit.
+    const undo: (() => Promise<unknown>)[] = [];
+    try {
+      const registry = createRegistry();
+      const store = instrumentStore(await openStore(config.storage), registry);
+      undo.push(() => store.close());
+      await prepareDataDir(config.dataDir);
+      const mesh = new PeerMesh({
+        identity: {
+          clusterId: config.clusterId,
+          nodeName: config.nodeName,
+          secret: config.clusterSecret,
+          peerPort: config.ports.peer,
+          softwareVersion: SOFTWARE_VERSION,
+        },
+        bindAddress: config.bindAddress,
+        discovery: {
+          fqdnTld: config.discovery.fqdnTld,
+          seeds: config.discovery.seeds,
+          names: config.raft.join,
+        },
+        resolve: createResolver(config.discovery.dnsServers),
+        settings: config.peer,
+        logger: log,
+        registry,
+      });
+      undo.push(() => mesh.close());
+      await mesh.start();
+      const metricsServer = new DrainableServer(metricsHandler(registry));
+      await metricsServer.listen(config.ports.metrics, config.bindAddress);
+      undo.push(() => metricsServer.drain(Date.now()));
+      // The node object exists before the API listens so routes can call into it.
+      const holder: { node?: QuorumNode } = {};
+      const app = createApiApp(
+        {
+          meta: () => holder.node!.meta(),
+          health: () => holder.node!.health(),
+          nodes: () => holder.node!.nodes(),
+        },
+        { maxBodyBytes: config.httpMaxBodyBytes, logger: log },
+      );
+      const api = new DrainableServer(app);
+      holder.node = new QuorumNode(config, log, registry, store, mesh, api, metricsServer);
+      await api.listen(config.ports.http, config.bindAddress);
+      log.info(
+        {
+          http: config.ports.http,
+          peer: config.ports.peer,
+          metrics: config.ports.metrics,
+          store: store.kind,
+        },
+        'node started',
+      );
+      return holder.node;
+    } catch (error) {
+      for (const step of undo.reverse()) await step().catch(() => {});
+      throw error;
+    }
+  }
+
+  meta(): Record<string, unknown> {
+    return {
+      hostname: `http://${this.config.bindAddress}:${this.config.ports.http}`,
+      version: SOFTWARE_VERSION,
+      modules: {},
+      nodeName: this.config.nodeName,
+      clusterId: this.config.clusterId,
+    };
+  }
+
+  /** Ready = storage answers and this node plus the peers it hears from are a majority of RAFT_JOIN. */
+  async health(): Promise<HealthReport> {
+    const storage = await this.store.ping().then(
+      () => ({ ok: true, detail: `${this.store.kind} reachable` }),
+      (error: Error) => ({ ok: false, detail: error.message }),
+    );
+    const members = new Set([...this.config.raft.join, this.config.nodeName]);
+    const alive = this.mesh
+      .view()
+      .filter((peer) => members.has(peer.name) && peer.state === 'alive').length;
+    const reachable = alive + 1;
+    const majority = Math.floor(members.size / 2) + 1;
+    const mesh = {
+      ok: this.stopping === null && reachable >= majority,
+      detail: `${reachable} of ${members.size} nodes reachable, ${majority} needed`,
+    };
+    return { ready: storage.ok && mesh.ok, checks: { storage, mesh } };
+  }
+
+  async nodes(): Promise<NodeStatusEntry[]> {
+    const selfOk = await this.store.ping().then(
+      () => true,
+      () => false,
+    );
+    const self: NodeStatusEntry = {
+      name: this.config.nodeName,
+      status: selfOk ? 'HEALTHY' : 'UNHEALTHY',
+      version: SOFTWARE_VERSION,
+    };
+    const peers = this.mesh.view().map((peer) => ({
+      name: peer.name,
+      status: STATUS_OF[peer.state],
+      version: peer.softwareVersion ?? '',
+    }));
+    return [self, ...peers].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Graceful shutdown; resolves true if everything closed before the deadline. Idempotent. */
+  stop(): Promise<boolean> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<boolean> {
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    this.log.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'shutting down');
+    const drained = await this.api.drain(deadline);
+    if (!drained)
+      this.log.warn('in-flight client requests did not finish before the shutdown deadline');
+    await this.mesh.close();
+    await this.metricsServer.drain(deadline);
+    await this.store.close();
+    this.log.info({ drained }, 'node stopped');
+    return drained;
+  }
+}
+
+async function prepareDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new Error(`DATA_DIR: ${dir} is not a writable directory (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}

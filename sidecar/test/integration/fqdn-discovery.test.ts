@@ -1,0 +1,101 @@
+/**
+ * FQDN discovery end to end against a real DNS server (dnsmasq): nodes on distinct loopback
+ * addresses find each other only through `<name>.<RAFT_FQDN_RESOLVER_TLD>`, and a node that comes
+ * back at a new address is found again because names are re-resolved at every dial.
+ */
+import { dnsmasqAvailable, startDnsmasq, type DnsServer } from '../support/dnsmasq.js';
+import {
+  nodeEnv,
+  nodeStatuses,
+  runQuorumstore,
+  waitLive,
+  type NodePorts,
+  type RunningProcess,
+} from '../support/node-process.js';
+import { freeNodePorts } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
+
+const TLD = 'qs-headless.test.svc.cluster.local';
+const names = ['node-0', 'node-1', 'node-2'];
+const fqdn = (name: string) => `${name}.${TLD}`;
+
+if (!dnsmasqAvailable()) {
+  throw new Error('dnsmasq not found on PATH; install it (apt-get install dnsmasq-base)');
+}
+
+describe('FQDN discovery through a real DNS server', () => {
+  let dns: DnsServer;
+  let ports: NodePorts;
+  const procs: RunningProcess[] = [];
+  const hosts: Record<string, string> = {};
+
+  const start = (i: number, ip: string) => {
+    const p = runQuorumstore(
+      ['node'],
+      nodeEnv(names[i]!, ports, {
+        BIND_ADDRESS: ip,
+        RAFT_JOIN: names.join(','),
+        RAFT_BOOTSTRAP_EXPECT: '3',
+        RAFT_ENABLE_FQDN_RESOLVER: 'true',
+        RAFT_FQDN_RESOLVER_TLD: TLD,
+        DNS_SERVERS: dns.address,
+      }),
+    );
+    procs[i] = p;
+    return p;
+  };
+
+  beforeAll(async () => {
+    // Every node uses the same ports on its own address, exactly as pods do.
+    ports = await freeNodePorts();
+    names.forEach((name, i) => (hosts[fqdn(name)] = `127.0.0.${i + 1}`));
+    dns = await startDnsmasq(hosts);
+    names.forEach((_, i) => start(i, `127.0.0.${i + 1}`));
+    await Promise.all(names.map((_, i) => waitLive(ports.http, `127.0.0.${i + 1}`)));
+  });
+
+  afterAll(async () => {
+    for (const p of procs) p.signal('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited()));
+    await dns?.stop();
+  });
+
+  it('forms a full mesh by resolving names', async () => {
+    for (let i = 0; i < names.length; i++) {
+      await waitFor(`full mesh from node-${i}`, async () => {
+        const statuses = await nodeStatuses(ports.http, `127.0.0.${i + 1}`);
+        return names.every((n) => statuses[n] === 'HEALTHY');
+      });
+    }
+    const connected = procs[0]!
+      .logs()
+      .filter((l) => l.msg === 'peer connected' && l.direction === 'outbound');
+    expect(connected.map((l) => l.address).sort()).toEqual([
+      `127.0.0.2:${ports.peer}`,
+      `127.0.0.3:${ports.peer}`,
+    ]);
+  });
+
+  it('re-resolves at every dial: a node restarted at a new address is reached there', async () => {
+    procs[2]!.signal('SIGKILL');
+    await procs[2]!.exited();
+    await waitFor(
+      'node-2 unavailable',
+      async () => (await nodeStatuses(ports.http, '127.0.0.1'))['node-2'] === 'UNAVAILABLE',
+    );
+    await dns.setHosts({ ...hosts, [fqdn('node-2')]: '127.0.0.7' });
+    start(2, '127.0.0.7');
+    await waitLive(ports.http, '127.0.0.7');
+    for (const ip of ['127.0.0.1', '127.0.0.2']) {
+      await waitFor(
+        `node-2 healthy again from ${ip}`,
+        async () => (await nodeStatuses(ports.http, ip))['node-2'] === 'HEALTHY',
+      );
+    }
+    await waitFor('node-0 dialled node-2 at its new address', () =>
+      procs[0]!
+        .logs()
+        .some((l) => l.msg === 'peer connected' && l.address === `127.0.0.7:${ports.peer}`),
+    );
+  });
+});
