@@ -9,8 +9,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isListening } from '../local/free-port.js';
-import { startRedisProcess, type RedisProcess } from '../local/redis-process.js';
-import { freePort } from '../local/free-port.js';
+import { startRedis, type RedisProcess } from '../local/redis-server.js';
 
 const MAX_NODES = 9;
 const READY_TIMEOUT_MS = 30_000;
@@ -106,8 +105,7 @@ export async function runLocal(argv: string[]): Promise<void> {
     if (options.store === 'redis') {
       for (const name of names) {
         redises.push(
-          await startRedisProcess({
-            port: await freePort(),
+          await startRedis({
             dir: join(options.dataDir, name, 'redis'),
             appendfsync: 'everysec',
           }),

@@ -112,12 +112,7 @@ export function durationVar(
   bounds: { min: number; max: number },
   description: string,
 ): VariableSpec<number> {
-  return declare({
-    name,
-    defaultText,
-    description,
-    parse: (raw) => checkBounds(parseDurationMs(raw), bounds, (ms) => `${ms}ms`),
-  });
+  return unitVar(name, defaultText, bounds, description, parseDurationMs, (ms) => `${ms}ms`);
 }
 
 export function sizeVar(
@@ -126,11 +121,23 @@ export function sizeVar(
   bounds: { min: number; max: number },
   description: string,
 ): VariableSpec<number> {
+  return unitVar(name, defaultText, bounds, description, parseSizeBytes, (n) => `${n} bytes`);
+}
+
+/** A number written with a unit (durations, sizes), bounded after conversion. */
+function unitVar(
+  name: string,
+  defaultText: string,
+  bounds: { min: number; max: number },
+  description: string,
+  parse: (raw: string) => number,
+  show: (n: number) => string,
+): VariableSpec<number> {
   return declare({
     name,
     defaultText,
     description,
-    parse: (raw) => checkBounds(parseSizeBytes(raw), bounds, (n) => `${n} bytes`),
+    parse: (raw) => checkBounds(parse(raw), bounds, show),
   });
 }
 

@@ -3,6 +3,7 @@
  * front: a bad value stops the process before anything starts (see cli/node-command.ts).
  */
 import { isIP } from 'node:net';
+import type { StoreConfig } from '../storage/object-store.js';
 import { ConfigError } from './errors.js';
 import {
   boolVar,
@@ -239,14 +240,7 @@ export interface NodeConfig {
   readonly clusterSecret: string;
   readonly bindAddress: string;
   readonly ports: { readonly http: number; readonly peer: number; readonly metrics: number };
-  readonly storage:
-    | { readonly kind: 'memory' }
-    | {
-        readonly kind: 'redis';
-        readonly url: string;
-        readonly commandTimeoutMs: number;
-        readonly connectTimeoutMs: number;
-      };
+  readonly storage: StoreConfig;
   readonly dataDir: string;
   readonly raft: { readonly join: readonly string[]; readonly bootstrapExpect: number };
   readonly discovery: {

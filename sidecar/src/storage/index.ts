@@ -1,6 +1,6 @@
 /** The storage layer's public surface: the contract, both back ends, instrumentation. */
 import { MemoryStore } from './memory-store.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoreConfig } from './object-store.js';
 import { RedisStore } from './redis-store.js';
 
 export * from './object-store.js';
@@ -13,15 +13,6 @@ export {
   type StorageOperation,
 } from './instrumented-store.js';
 export { isObjectId } from './validate.js';
-
-export type StoreConfig =
-  | { readonly kind: 'memory' }
-  | {
-      readonly kind: 'redis';
-      readonly url: string;
-      readonly commandTimeoutMs: number;
-      readonly connectTimeoutMs: number;
-    };
 
 /**
  * Opens the configured back end. Redis connects in the background and reconnects forever: in a

@@ -70,6 +70,16 @@ export interface PurgeRequest {
   readonly version: EncodedVersion;
 }
 
+/** Which back end a node uses and how to reach it (from STORE, REDIS_URL, STORAGE_TIMEOUT). */
+export type StoreConfig =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      readonly commandTimeoutMs: number;
+      readonly connectTimeoutMs: number;
+    };
+
 /** Explicit limits: callers must chunk larger work; stores reject anything beyond. */
 export const STORE_LIMITS = {
   maxBatchWrites: 1000,

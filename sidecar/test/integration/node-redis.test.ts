@@ -3,11 +3,7 @@
  * container is slower), reports not-ready with the reason, and becomes ready once Redis answers;
  * losing Redis later flips readiness back.
  */
-import { freePort } from '../../src/local/free-port.js';
-import { startRedisProcess } from '../../src/local/redis-process.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startRedis, stopAllRedis } from '../support/redis-server.js';
 import { nodeEnv, nodeStatuses, runQuorumstore, waitLive } from '../support/node-process.js';
 import { freeNodePorts } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
@@ -17,9 +13,14 @@ interface Ready {
   checks: { storage: { ok: boolean; detail: string } };
 }
 
+afterAll(stopAllRedis);
+
 it('follows Redis availability in readiness and /v1/nodes', async () => {
   const ports = await freeNodePorts();
-  const redisPort = await freePort();
+  // Start Redis and crash it at once: the node then starts against a port where nothing answers.
+  const redis = await startRedis();
+  await redis.kill();
+  const redisPort = redis.port;
   const proc = runQuorumstore(
     ['node'],
     nodeEnv('node-0', ports, {
@@ -38,10 +39,7 @@ it('follows Redis availability in readiness and /v1/nodes', async () => {
     );
     expect((await nodeStatuses(ports.http))['node-0']).toBe('UNHEALTHY');
 
-    const redis = await startRedisProcess({
-      port: redisPort,
-      dir: mkdtempSync(join(tmpdir(), 'qs-redis-')),
-    });
+    await redis.restart();
     await waitFor('ready once redis answers', async () => (await fetch(readyUrl)).status === 200, {
       timeoutMs: 15_000,
     });

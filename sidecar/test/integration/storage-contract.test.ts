@@ -23,6 +23,7 @@ import {
   encodeVersion,
   type EncodedVersion,
 } from '../../src/versioning/version.js';
+import { prng, seedFrom } from '../support/random.js';
 import { startRedis, stopAllRedis, type RedisProcess } from '../support/redis-server.js';
 
 /** What a back end must provide for the contract suite. */
@@ -67,18 +68,6 @@ function put(record: StoredRecord, condition: WriteCondition = ifNewer): WriteRe
 
 function digestOf(record: StoredRecord): Digest {
   return { id: record.id, version: record.version, deleted: record.deleted };
-}
-
-/** Small deterministic PRNG (mulberry32): same seed, same run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick<T>(random: () => number, items: readonly T[]): T {
@@ -766,10 +755,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
 
     describe('randomized model test', () => {
       it('agrees with a reference model on every result of a few hundred random ops', async () => {
-        const seed = process.env.STORAGE_SEED
-          ? Number(process.env.STORAGE_SEED)
-          : Math.floor(Math.random() * 2 ** 32);
-        console.log(`[${name}] storage model seed=${seed} (replay: STORAGE_SEED=${seed})`);
+        const seed = seedFrom('STORAGE_SEED', `[${name}] storage model`);
         await runModelTest(store, seed, 400);
       });
     });

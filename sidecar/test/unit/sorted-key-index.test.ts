@@ -3,25 +3,9 @@
  * and cursor walks. Seeded: the seed is logged; replay with INDEX_SEED=<seed>.
  */
 import { SortedKeyIndex } from '../../src/storage/sorted-key-index.js';
+import { prng, seedFrom } from '../support/random.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const seed = process.env.INDEX_SEED
-  ? Number(process.env.INDEX_SEED)
-  : Math.floor(Math.random() * 2 ** 32);
-
-beforeAll(() => {
-  console.log(`sorted-key-index seed=${seed} (replay: INDEX_SEED=${seed})`);
-});
+const seed = seedFrom('INDEX_SEED', 'sorted-key-index');
 
 /** Keys shaped like object ids; a small key space makes duplicates and misses common. */
 function key(n: number): string {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../../src/config/errors.js';
 import { declaredVariables } from '../../../src/config/env-reader.js';
 import { loadNodeConfig } from '../../../src/config/node-config.js';
@@ -102,6 +103,25 @@ describe('node configuration', () => {
     ],
   ])('rejects %j', (env, message) => {
     expect(problem(env)).toContain(message);
+  });
+
+  it('documents every variable, with its default, in the README', () => {
+    // Table rows as trimmed cells (Prettier pads the columns).
+    const rows = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('|'))
+      .map((line) => line.split('|').map((cell) => cell.trim()));
+    for (const v of declaredVariables) {
+      const row = rows.find((cells) => cells[1] === `\`${v.name}\``);
+      expect(row).toBeDefined();
+      const shown =
+        v.defaultText === undefined
+          ? '**required**'
+          : v.defaultText === ''
+            ? '(empty)'
+            : `\`${v.defaultText}\``;
+      expect(row![2]).toBe(shown);
+    }
   });
 
   it('declares every variable once, with a description', () => {
