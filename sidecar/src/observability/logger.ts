@@ -15,6 +15,7 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // Synchronous: log volume is low (no per-request lines) and nothing is lost on process.exit.
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
