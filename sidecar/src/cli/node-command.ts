@@ -26,7 +26,10 @@ export async function runNode(env: NodeJS.ProcessEnv): Promise<void> {
 
   let node: QuorumNode;
   try {
-    node = await QuorumNode.start(config, log);
+    node = await QuorumNode.start(config, log, (error) => {
+      log.fatal({ err: error }, 'fatal error; exiting');
+      process.exit(1);
+    });
   } catch (error) {
     log.fatal({ err: error }, 'start-up failed');
     log.flush();

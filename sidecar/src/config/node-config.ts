@@ -128,6 +128,42 @@ export const VARS = {
     { min: 1, max: 7 },
     'How many of the first RAFT_JOIN names are the initial voters.',
   ),
+  raftTickMs: durationVar(
+    'RAFT_TICK_INTERVAL',
+    '100ms',
+    { min: 10, max: 1000 },
+    'One Raft clock tick; election and heartbeat timeouts are counted in ticks.',
+  ),
+  raftElectionTicks: intVar(
+    'RAFT_ELECTION_TICKS',
+    10,
+    { min: 3, max: 1000 },
+    'Ticks without a leader before an election (randomized up to twice this).',
+  ),
+  raftHeartbeatTicks: intVar(
+    'RAFT_HEARTBEAT_TICKS',
+    1,
+    { min: 1, max: 100 },
+    'Ticks between leader heartbeats; must be below RAFT_ELECTION_TICKS.',
+  ),
+  raftSnapshotEntries: intVar(
+    'RAFT_SNAPSHOT_ENTRIES',
+    1000,
+    { min: 10, max: 1_000_000 },
+    'Applied entries between metadata snapshots (the log is compacted behind each).',
+  ),
+  schemaTimeoutMs: durationVar(
+    'SCHEMA_TIMEOUT',
+    '10s',
+    { min: 100, max: 600_000 },
+    'How long a schema request waits for the leader, a commit or a read barrier before 503.',
+  ),
+  retrievalStrategy: enumVar(
+    'COLLECTION_RETRIEVAL_STRATEGY',
+    ['LeaderOnly', 'LocalOnly', 'LeaderOnMismatch'] as const,
+    'LeaderOnly',
+    "How schema reads are served: linearizable through the leader (ReadIndex), from local state, or local after catching up to the leader's version.",
+  ),
   fqdnResolver: boolVar(
     'RAFT_ENABLE_FQDN_RESOLVER',
     false,
@@ -242,7 +278,18 @@ export interface NodeConfig {
   readonly ports: { readonly http: number; readonly peer: number; readonly metrics: number };
   readonly storage: StoreConfig;
   readonly dataDir: string;
-  readonly raft: { readonly join: readonly string[]; readonly bootstrapExpect: number };
+  readonly raft: {
+    readonly join: readonly string[];
+    readonly bootstrapExpect: number;
+    readonly tickMs: number;
+    readonly electionTicks: number;
+    readonly heartbeatTicks: number;
+    readonly snapshotEntries: number;
+  };
+  readonly schema: {
+    readonly timeoutMs: number;
+    readonly retrievalStrategy: 'LeaderOnly' | 'LocalOnly' | 'LeaderOnMismatch';
+  };
   readonly discovery: {
     /** Set: peers are RAFT_JOIN names resolved as `<name>.<tld>` at every dial. */
     readonly fqdnTld: string | null;
@@ -335,6 +382,14 @@ export function loadNodeConfig(env: Env): NodeConfig {
       `must not be shorter than PEER_RECONNECT_MIN (${peer.reconnectMinMs}ms)`,
     );
   }
+  const electionTicks = read(env, VARS.raftElectionTicks);
+  const heartbeatTicks = read(env, VARS.raftHeartbeatTicks);
+  if (heartbeatTicks >= electionTicks) {
+    throw new ConfigError(
+      'RAFT_HEARTBEAT_TICKS',
+      `must be below RAFT_ELECTION_TICKS (${electionTicks}), got ${heartbeatTicks}`,
+    );
+  }
   const storeKind = read(env, VARS.store);
   const storageTimeoutMs = read(env, VARS.storageTimeoutMs);
   return {
@@ -353,7 +408,18 @@ export function loadNodeConfig(env: Env): NodeConfig {
             connectTimeoutMs: storageTimeoutMs,
           },
     dataDir: read(env, VARS.dataDir),
-    raft: { join: raftJoin, bootstrapExpect },
+    raft: {
+      join: raftJoin,
+      bootstrapExpect,
+      tickMs: read(env, VARS.raftTickMs),
+      electionTicks,
+      heartbeatTicks,
+      snapshotEntries: read(env, VARS.raftSnapshotEntries),
+    },
+    schema: {
+      timeoutMs: read(env, VARS.schemaTimeoutMs),
+      retrievalStrategy: read(env, VARS.retrievalStrategy),
+    },
     discovery: { fqdnTld: fqdn ? tld : null, seeds, dnsServers: read(env, VARS.dnsServers) },
     logLevel: read(env, VARS.logLevel),
     shutdownTimeoutMs: read(env, VARS.shutdownTimeoutMs),

@@ -16,12 +16,14 @@ export interface NodeStatusEntry {
   readonly name: string;
   readonly status: 'HEALTHY' | 'UNHEALTHY' | 'UNAVAILABLE';
   readonly version: string;
+  /** With `?output=verbose`: the shards this node holds replicas of. */
+  readonly shards?: readonly { readonly class: string; readonly name: string }[];
 }
 
 export interface ApiServices {
   readonly meta: () => Record<string, unknown>;
   readonly health: () => Promise<HealthReport>;
-  readonly nodes: () => Promise<NodeStatusEntry[]>;
+  readonly nodes: (verbose: boolean) => Promise<NodeStatusEntry[]>;
 }
 
 export interface ApiOptions {
@@ -29,7 +31,11 @@ export interface ApiOptions {
   readonly logger: Logger;
 }
 
-export function createApiApp(services: ApiServices, options: ApiOptions): express.Express {
+export function createApiApp(
+  services: ApiServices,
+  options: ApiOptions,
+  routers: readonly express.Router[] = [],
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -50,9 +56,11 @@ export function createApiApp(services: ApiServices, options: ApiOptions): expres
     res.json(services.meta());
   });
 
-  app.get('/v1/nodes', async (_req, res) => {
-    res.json({ nodes: await services.nodes() });
+  app.get('/v1/nodes', async (req, res) => {
+    res.json({ nodes: await services.nodes(req.query.output === 'verbose') });
   });
+
+  for (const router of routers) app.use(router);
 
   app.use((req: Request, res: Response) => {
     sendError(res, 404, `no route for ${req.method} ${req.path}`);

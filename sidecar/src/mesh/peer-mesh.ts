@@ -109,6 +109,7 @@ export class PeerMesh {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly sockets = new Set<WebSocket>();
+  private readonly dialsInFlight = new Set<string>();
   private httpServer: Server | null = null;
   private wss: WebSocketServer | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -472,13 +473,32 @@ export class PeerMesh {
     }
   }
 
-  /** Opens, authenticates and registers one outbound connection. */
+  /**
+   * Opens, authenticates and registers one outbound connection. One dial per address at a time:
+   * a seed and a learned name often point at the same address, and two concurrent connections
+   * from us would make the peer refuse the second as a duplicate.
+   */
   private async dial(
     address: Address,
     expectedNode: string | null,
     dispatcher: Dispatcher,
   ): Promise<void> {
     const key = addressKey(address);
+    if (this.dialsInFlight.has(key)) return;
+    this.dialsInFlight.add(key);
+    try {
+      await this.dialOnce(address, key, expectedNode, dispatcher);
+    } finally {
+      this.dialsInFlight.delete(key);
+    }
+  }
+
+  private async dialOnce(
+    address: Address,
+    key: string,
+    expectedNode: string | null,
+    dispatcher: Dispatcher,
+  ): Promise<void> {
     const ws = new WebSocket(`ws://${formatHost(address.host)}:${address.port}${PEER_PATH}`, {
       perMessageDeflate: false,
       maxPayload: this.options.settings.maxFrameBytes,

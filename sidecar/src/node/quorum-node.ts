@@ -19,6 +19,9 @@ import { createRegistry, metricsHandler } from '../observability/metrics.js';
 import { instrumentStore, openStore, type ObjectStore } from '../storage/index.js';
 import { DrainableServer } from './http-server.js';
 import { SOFTWARE_VERSION } from './software-version.js';
+import { ClusterMetadata } from '../schema/cluster-metadata.js';
+import { schemaRouter } from '../schema/schema-routes.js';
+import type { MetadataStateMachine } from '../metadata/index.js';
 
 const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
   alive: 'HEALTHY',
@@ -35,11 +38,20 @@ export class QuorumNode {
     readonly registry: Registry,
     readonly store: ObjectStore,
     readonly mesh: PeerMesh,
+    readonly metadata: ClusterMetadata,
     private readonly api: DrainableServer,
     private readonly metricsServer: DrainableServer,
   ) {}
 
-  static async start(config: NodeConfig, log: Logger): Promise<QuorumNode> {
+  /**
+   * @param onFatal called when the node can no longer keep its promises (e.g. the Raft log
+   *   cannot be written); the process should exit.
+   */
+  static async start(
+    config: NodeConfig,
+    log: Logger,
+    onFatal: (error: Error) => void,
+  ): Promise<QuorumNode> {
     // Whatever started before a failure is closed again, so a failed start leaves nothing
     // listening and the process can exit.
     const undo: (() => Promise<unknown>)[] = [];
@@ -69,6 +81,26 @@ export class QuorumNode {
       });
       undo.push(() => mesh.close());
       await mesh.start();
+      const metadata = new ClusterMetadata({
+        nodeName: config.nodeName,
+        dataDir: config.dataDir,
+        join: config.raft.join,
+        bootstrapExpect: config.raft.bootstrapExpect,
+        timing: {
+          tickMs: config.raft.tickMs,
+          electionTicks: config.raft.electionTicks,
+          heartbeatTicks: config.raft.heartbeatTicks,
+        },
+        snapshotEntries: config.raft.snapshotEntries,
+        requestTimeoutMs: config.schema.timeoutMs,
+        retrievalStrategy: config.schema.retrievalStrategy,
+        mesh,
+        logger: log,
+        registry,
+        onFatal,
+      });
+      await metadata.start();
+      undo.push(() => metadata.stop());
       const metricsServer = new DrainableServer(metricsHandler(registry));
       await metricsServer.listen(config.ports.metrics, config.bindAddress);
       undo.push(() => metricsServer.drain(Date.now()));
@@ -78,12 +110,22 @@ export class QuorumNode {
         {
           meta: () => holder.node!.meta(),
           health: () => holder.node!.health(),
-          nodes: () => holder.node!.nodes(),
+          nodes: (verbose) => holder.node!.nodes(verbose),
         },
         { maxBodyBytes: config.httpMaxBodyBytes, logger: log },
+        [schemaRouter(metadata)],
       );
       const api = new DrainableServer(app);
-      holder.node = new QuorumNode(config, log, registry, store, mesh, api, metricsServer);
+      holder.node = new QuorumNode(
+        config,
+        log,
+        registry,
+        store,
+        mesh,
+        metadata,
+        api,
+        metricsServer,
+      );
       await api.listen(config.ports.http, config.bindAddress);
       log.info(
         {
@@ -111,7 +153,10 @@ export class QuorumNode {
     };
   }
 
-  /** Ready = storage answers and this node plus the peers it hears from are a majority of RAFT_JOIN. */
+  /**
+   * Ready = storage answers, this node plus the peers it hears from are a majority of RAFT_JOIN,
+   * a Raft leader is known and this node has applied everything it knows to be committed.
+   */
   async health(): Promise<HealthReport> {
     const storage = await this.store.ping().then(
       () => ({ ok: true, detail: `${this.store.kind} reachable` }),
@@ -127,10 +172,12 @@ export class QuorumNode {
       ok: this.stopping === null && reachable >= majority,
       detail: `${reachable} of ${members.size} nodes reachable, ${majority} needed`,
     };
-    return { ready: storage.ok && mesh.ok, checks: { storage, mesh } };
+    const raft = this.metadata.readiness();
+    return { ready: storage.ok && mesh.ok && raft.ok, checks: { storage, mesh, raft } };
   }
 
-  async nodes(): Promise<NodeStatusEntry[]> {
+  /** Every node as this node sees it; verbose adds the shards each node holds replicas of. */
+  async nodes(verbose = false): Promise<NodeStatusEntry[]> {
     const selfOk = await this.store.ping().then(
       () => true,
       () => false,
@@ -145,7 +192,10 @@ export class QuorumNode {
       status: STATUS_OF[peer.state],
       version: peer.softwareVersion ?? '',
     }));
-    return [self, ...peers].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const all = [self, ...peers].sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (!verbose) return all;
+    const held = shardsByNode(this.metadata.machine);
+    return all.map((node) => ({ ...node, shards: held.get(node.name) ?? [] }));
   }
 
   /** Graceful shutdown; resolves true if everything closed before the deadline. Idempotent. */
@@ -160,12 +210,34 @@ export class QuorumNode {
     const drained = await this.api.drain(deadline);
     if (!drained)
       this.log.warn('in-flight client requests did not finish before the shutdown deadline');
+    // Before the mesh closes: a leader hands leadership over so no election timeout is waited.
+    await this.metadata.stop();
     await this.mesh.close();
     await this.metricsServer.drain(deadline);
     await this.store.close();
     this.log.info({ drained }, 'node stopped');
     return drained;
   }
+}
+
+/** Which shards (of which class) each node holds a replica of, from the metadata. */
+function shardsByNode(sm: MetadataStateMachine): Map<string, { class: string; name: string }[]> {
+  const held = new Map<string, { class: string; name: string }[]>();
+  for (const collection of sm.listCollections()) {
+    const shards = [
+      ...(sm.getShards(collection.class) ?? []),
+      ...(sm.getTenants(collection.class) ?? []).map((t) => ({
+        name: t.name,
+        belongsToNodes: sm.getTenantReplicas(collection.class, t.name) ?? [],
+      })),
+    ];
+    for (const shard of shards) {
+      for (const node of shard.belongsToNodes) {
+        held.set(node, [...(held.get(node) ?? []), { class: collection.class, name: shard.name }]);
+      }
+    }
+  }
+  return held;
 }
 
 async function prepareDataDir(dir: string): Promise<void> {

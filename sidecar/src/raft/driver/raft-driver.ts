@@ -1,0 +1,431 @@
+/**
+ * The thin I/O layer around the pure Raft core: ticks on a timer, feeds peer messages in, and
+ * runs the Ready/advance loop (persist → send → apply → advance) exactly as the contract in
+ * core/raw-node.ts requires. It knows nothing about schemas: it applies opaque commands to a
+ * StateMachine and tells proposers what their entry produced.
+ *
+ * A storage failure while persisting is fatal (the node can no longer keep its promises):
+ * the driver stops and reports it through `onFatal`, and the process should exit.
+ */
+import type { Logger } from 'pino';
+import {
+  RaftNode,
+  RequestRejectedError,
+  type Message,
+  type RaftNodeStatus,
+  type Ready,
+} from '../core/index.js';
+import {
+  decodeConfChange,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type RaftStorage,
+  type Snapshot,
+} from '../types.js';
+import type { RaftMetrics } from './raft-metrics.js';
+
+/** What the driver needs beyond the core's read interface: the durable mutations. */
+export interface DriverStorage extends RaftStorage {
+  save(update: {
+    hardState?: HardState;
+    entries?: readonly Entry[];
+    snapshot?: Snapshot;
+  }): Promise<void>;
+  createSnapshot(index: number, confState: ConfState, data: Buffer): Promise<Snapshot>;
+  compact(index: number): Promise<void>;
+}
+
+/** The replicated state machine: deterministic, so every node computes the same results. */
+export interface StateMachine {
+  apply(index: number, data: Buffer): unknown;
+  snapshot(): Buffer;
+  restore(data: Buffer): void;
+}
+
+export interface RaftTransport {
+  /** Best effort; false when the message could not be handed to the network. */
+  send(message: Message): boolean;
+  /** Resolves whether the snapshot reached the peer (so the core can retry or move on). */
+  sendSnapshot(message: Message): Promise<boolean>;
+}
+
+export interface RaftTiming {
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+export interface RaftDriverOptions {
+  readonly id: string;
+  readonly storage: DriverStorage;
+  readonly stateMachine: StateMachine;
+  readonly transport: RaftTransport;
+  readonly timing: RaftTiming;
+  /** Take a snapshot (and compact the log) after this many applied entries. */
+  readonly snapshotEvery: number;
+  /** Entries kept behind a snapshot so slightly lagging followers need no snapshot. */
+  readonly compactionMargin: number;
+  readonly logger: Logger;
+  readonly metrics: RaftMetrics;
+  readonly onFatal: (error: Error) => void;
+  readonly random?: () => number;
+}
+
+export interface Committed<T> {
+  readonly index: number;
+  readonly result: T;
+}
+
+/** The entry a proposal got was replaced by another leader's: it will never apply. */
+export class ProposalDroppedError extends Error {
+  override readonly name = 'ProposalDroppedError';
+}
+
+/** No answer within the deadline: the proposal may or may not apply later. */
+export class RaftTimeoutError extends Error {
+  override readonly name = 'RaftTimeoutError';
+}
+
+interface ProposalWaiter {
+  readonly term: number;
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+interface IndexWaiter {
+  readonly index: number;
+  resolve(): void;
+}
+
+export class RaftDriver {
+  private readonly node: RaftNode;
+  private readonly log: Logger;
+  private readonly proposals = new Map<number, ProposalWaiter>();
+  private readonly reads = new Map<string, (index: number) => void>();
+  private appliedWaiters: IndexWaiter[] = [];
+  private applied: number;
+  private lastSnapshotIndex: number;
+  private leader: string | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private processing = false;
+  private stopped = false;
+  private readCounter = 0;
+
+  constructor(private readonly options: RaftDriverOptions) {
+    this.log = options.logger.child({ component: 'raft' });
+    const snapshot = options.storage.snapshot();
+    options.stateMachine.restore(snapshot.data);
+    this.applied = snapshot.metadata.index;
+    this.lastSnapshotIndex = snapshot.metadata.index;
+    this.node = new RaftNode({
+      id: options.id,
+      storage: options.storage,
+      electionTick: options.timing.electionTicks,
+      heartbeatTick: options.timing.heartbeatTicks,
+      random: options.random ?? Math.random,
+      preVote: true,
+      checkQuorum: true,
+    });
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.kick();
+    }, this.options.timing.tickMs);
+    this.kick();
+    const s = this.node.status();
+    this.log.info(
+      {
+        term: s.term,
+        commit: s.commit,
+        applied: this.applied,
+        lastIndex: s.lastIndex,
+        conf: s.confState,
+      },
+      'raft started',
+    );
+  }
+
+  status(): RaftNodeStatus {
+    return this.node.status();
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Steps a message from the authenticated peer `from` (a message claiming another sender is dropped). */
+  receive(message: unknown, from: string): void {
+    if (this.stopped) return;
+    const claimed = (message as { from?: unknown } | null)?.from;
+    if (claimed !== from) {
+      this.options.metrics.droppedMessages.inc({ reason: 'spoofed' });
+      return;
+    }
+    const result = this.node.step(message as Message);
+    if (result !== 'accepted') this.options.metrics.droppedMessages.inc({ reason: result });
+    this.kick();
+  }
+
+  /**
+   * Proposes on this node, which must be the leader (else RequestRejectedError naming the
+   * leader, for forwarding). Resolves with the state machine's result once applied here.
+   */
+  propose<T>(data: Buffer, timeoutMs: number): Promise<Committed<T>> {
+    return this.track(() => this.node.propose(data), timeoutMs);
+  }
+
+  proposeConfChange(change: ConfChange, timeoutMs: number): Promise<Committed<ConfState>> {
+    return this.track(() => this.node.proposeConfChange(change), timeoutMs);
+  }
+
+  /**
+   * A linearizable read barrier (ReadIndex): resolves once this node has applied everything
+   * committed before the call, as confirmed by the leader with a quorum.
+   */
+  async readBarrier(timeoutMs: number): Promise<number> {
+    const context = `${this.options.id}/${++this.readCounter}`;
+    const index = await this.withTimeout(
+      new Promise<number>((resolve) => {
+        this.reads.set(context, resolve);
+        this.node.readIndex(context);
+        this.kick();
+      }),
+      timeoutMs,
+      () => this.reads.delete(context),
+      'read index',
+    );
+    await this.waitApplied(index, timeoutMs);
+    return index;
+  }
+
+  /** Resolves once this node has applied `index` (the schema version a caller has seen). */
+  waitApplied(index: number, timeoutMs: number): Promise<void> {
+    if (this.applied >= index) return Promise.resolve();
+    let waiter: IndexWaiter;
+    return this.withTimeout(
+      new Promise<void>((resolve) => {
+        waiter = { index, resolve };
+        this.appliedWaiters.push(waiter);
+      }),
+      timeoutMs,
+      () => (this.appliedWaiters = this.appliedWaiters.filter((w) => w !== waiter)),
+      `applying index ${index}`,
+    );
+  }
+
+  transferLeadership(to: string): void {
+    this.node.transferLeadership(to);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    for (const waiter of this.proposals.values())
+      waiter.reject(new RaftTimeoutError('node is shutting down'));
+    this.proposals.clear();
+    while (this.processing) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  // ---- the Ready loop -------------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.processing || this.stopped) return;
+    this.processing = true;
+    setImmediate(() => void this.process());
+  }
+
+  private async process(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) await this.handle(this.node.ready());
+    } catch (error) {
+      this.stopped = true;
+      if (this.ticker) clearInterval(this.ticker);
+      this.log.fatal({ err: error }, 'raft storage failure; this node must stop');
+      this.options.onFatal(error as Error);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.softState) this.noteSoftState(rd.softState.leader, rd.softState.role);
+    // 1. Durable first: nothing below may depend on state that a crash could lose.
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
+      const started = process.hrtime.bigint();
+      await this.options.storage.save({
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        ...(rd.entries.length > 0 ? { entries: rd.entries } : {}),
+        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+      });
+      this.options.metrics.persistDuration.observe(seconds(started));
+    }
+    // 2. Then talk.
+    for (const message of rd.messages) this.send(message);
+    // 3. Then apply.
+    if (rd.snapshot) this.restore(rd.snapshot);
+    for (const entry of rd.committedEntries) this.apply(entry);
+    for (const read of rd.readStates) {
+      this.reads.get(read.context)?.(read.index);
+      this.reads.delete(read.context);
+    }
+    this.node.advance(rd);
+    this.releaseAppliedWaiters();
+    await this.maybeSnapshot();
+  }
+
+  private send(message: Message): void {
+    if (message.type === 'snapshot') {
+      void this.options.transport.sendSnapshot(message).then((delivered) => {
+        this.node.reportSnapshot(message.to, delivered);
+        this.kick();
+      });
+      return;
+    }
+    if (!this.options.transport.send(message)) this.node.reportUnreachable(message.to);
+  }
+
+  private apply(entry: Entry): void {
+    const waiter = this.proposals.get(entry.index);
+    if (waiter && waiter.term !== entry.term) {
+      this.proposals.delete(entry.index);
+      waiter.reject(
+        new ProposalDroppedError(`proposal at index ${entry.index} was superseded by a new leader`),
+      );
+    }
+    let result: unknown;
+    if (entry.type === 'confChange') {
+      const change = decodeConfChange(entry.data);
+      result = this.node.applyConfChange(change);
+      this.log.info({ index: entry.index, change, conf: result }, 'membership changed');
+    } else {
+      const started = process.hrtime.bigint();
+      result = this.options.stateMachine.apply(entry.index, entry.data);
+      this.options.metrics.applyDuration.observe(seconds(started));
+    }
+    this.applied = entry.index;
+    if (waiter && waiter.term === entry.term) {
+      this.proposals.delete(entry.index);
+      waiter.resolve(result);
+    }
+  }
+
+  private restore(snapshot: Snapshot): void {
+    this.options.stateMachine.restore(snapshot.data);
+    this.applied = snapshot.metadata.index;
+    this.lastSnapshotIndex = snapshot.metadata.index;
+    // Proposals inside the snapshot were applied somewhere, but their results are not known here.
+    for (const [index, waiter] of this.proposals) {
+      if (index <= this.applied) {
+        this.proposals.delete(index);
+        waiter.reject(
+          new RaftTimeoutError(
+            `outcome of the proposal at index ${index} is unknown (snapshot installed)`,
+          ),
+        );
+      }
+    }
+    this.log.info(
+      { index: snapshot.metadata.index, term: snapshot.metadata.term },
+      'snapshot installed from leader',
+    );
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.applied - this.lastSnapshotIndex < this.options.snapshotEvery) return;
+    const started = process.hrtime.bigint();
+    const index = this.applied;
+    const data = this.options.stateMachine.snapshot();
+    await this.options.storage.createSnapshot(index, this.node.status().confState, data);
+    this.lastSnapshotIndex = index;
+    const compactTo = index - this.options.compactionMargin;
+    if (compactTo >= this.options.storage.firstIndex())
+      await this.options.storage.compact(compactTo);
+    this.options.metrics.snapshotBytes.set(data.length);
+    this.options.metrics.snapshotDuration.observe(seconds(started));
+    this.log.info({ index, bytes: data.length, compactedTo: compactTo }, 'snapshot taken');
+  }
+
+  private noteSoftState(leader: string | null, role: string): void {
+    if (role === 'candidate') this.options.metrics.elections.inc();
+    if (leader !== this.leader) {
+      this.options.metrics.leaderChanges.inc();
+      this.log.info(
+        { leader, previous: this.leader, role, term: this.node.status().term },
+        'leader changed',
+      );
+      this.leader = leader;
+    }
+  }
+
+  private releaseAppliedWaiters(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const ready = this.appliedWaiters.filter((w) => w.index <= this.applied);
+    if (ready.length === 0) return;
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > this.applied);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  private track<T>(append: () => Entry, timeoutMs: number): Promise<Committed<T>> {
+    if (this.stopped)
+      return Promise.reject(new RequestRejectedError('noLeader', null, 'node is shutting down'));
+    const started = process.hrtime.bigint();
+    let entry: Entry;
+    try {
+      entry = append();
+    } catch (error) {
+      this.options.metrics.proposalDuration.observe({ outcome: 'rejected' }, seconds(started));
+      return Promise.reject(error as Error);
+    }
+    this.kick();
+    const outcome = new Promise<Committed<T>>((resolve, reject) => {
+      this.proposals.set(entry.index, {
+        term: entry.term,
+        resolve: (result) => resolve({ index: entry.index, result: result as T }),
+        reject,
+      });
+    });
+    return this.withTimeout(
+      outcome,
+      timeoutMs,
+      () => this.proposals.delete(entry.index),
+      `proposal at index ${entry.index}`,
+    ).then(
+      (committed) => {
+        this.options.metrics.proposalDuration.observe({ outcome: 'ok' }, seconds(started));
+        return committed;
+      },
+      (error: Error) => {
+        const outcome = error instanceof RaftTimeoutError ? 'timeout' : 'failed';
+        this.options.metrics.proposalDuration.observe({ outcome }, seconds(started));
+        throw error;
+      },
+    );
+  }
+
+  private withTimeout<T>(
+    promise: Promise<T>,
+    timeoutMs: number,
+    onTimeout: () => void,
+    what: string,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new RaftTimeoutError(`${what}: no result within ${timeoutMs}ms`));
+      }, timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+function seconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}

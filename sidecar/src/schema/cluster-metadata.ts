@@ -1,0 +1,511 @@
+/**
+ * This node's part in the replicated cluster metadata: brings Raft up (bootstrap, restart or
+ * join), executes schema changes through the leader, serves reads by the configured retrieval
+ * strategy, and hands leadership over on graceful shutdown.
+ *
+ * A change is executed by the leader (it validates, decides placement and proposes); any other
+ * node forwards the operation to it. Either way the caller is answered only after THIS node has
+ * applied the change, so a client reading from the node it wrote through sees its write.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { PeerRemoteError, RpcHandlerError } from '../mesh/errors.js';
+import type { PeerMesh } from '../mesh/peer-mesh.js';
+import type { ApplyResult, MetadataStateMachine } from '../metadata/index.js';
+import { encodeCommand } from '../metadata/index.js';
+import { RequestRejectedError, bootstrapState, type RaftNodeStatus } from '../raft/core/index.js';
+import {
+  decideBootstrap,
+  type BootstrapDecision,
+  type PeerBootstrapInfo,
+} from '../raft/driver/bootstrap.js';
+import { meshTransport, serveRaftMessages } from '../raft/driver/mesh-transport.js';
+import {
+  RaftDriver,
+  RaftTimeoutError,
+  ProposalDroppedError,
+  type RaftTiming,
+} from '../raft/driver/raft-driver.js';
+import { RaftMetrics } from '../raft/driver/raft-metrics.js';
+import { DurableRaftStorage } from '../raft/storage/durable-storage.js';
+import { HttpError } from '../http/errors.js';
+import { MetadataStore } from './metadata-store.js';
+import { buildCommand, isSchemaOperation, type SchemaOperation } from './operations.js';
+
+export type RetrievalStrategy = 'LeaderOnly' | 'LocalOnly' | 'LeaderOnMismatch';
+
+export interface ClusterMetadataOptions {
+  readonly nodeName: string;
+  readonly dataDir: string;
+  readonly join: readonly string[];
+  readonly bootstrapExpect: number;
+  readonly timing: RaftTiming;
+  readonly snapshotEntries: number;
+  readonly requestTimeoutMs: number;
+  readonly retrievalStrategy: RetrievalStrategy;
+  readonly mesh: PeerMesh;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly onFatal: (error: Error) => void;
+}
+
+export interface SchemaChangeResult {
+  /** The schema version (Raft index) at which the change applied. */
+  readonly version: number;
+}
+
+const RPC = {
+  bootstrapInfo: 'raft.bootstrapInfo',
+  join: 'raft.join',
+  execute: 'schema.execute',
+  leaderVersion: 'schema.leaderVersion',
+  statistics: 'cluster.statistics',
+} as const;
+const BOOTSTRAP_POLL_MS = 500;
+const FORWARD_ATTEMPTS = 3;
+
+export class ClusterMetadata {
+  private readonly store = new MetadataStore();
+  private readonly log: Logger;
+  private readonly metrics: RaftMetrics;
+  private storage: DurableRaftStorage | null = null;
+  private driver: RaftDriver | null = null;
+  private waitingReason = 'starting';
+  private stopped = false;
+  private startup: Promise<void> | null = null;
+
+  constructor(private readonly options: ClusterMetadataOptions) {
+    this.log = options.logger.child({ component: 'metadata' });
+    this.metrics = new RaftMetrics(options.registry, () => this.driver?.status() ?? null);
+    this.serveRpcs();
+  }
+
+  /** Opens the Raft log and brings Raft up in the background (bootstrap may wait for peers). */
+  async start(): Promise<void> {
+    const { storage, recovery } = await DurableRaftStorage.open(
+      join(this.options.dataDir, 'raft'),
+      {
+        logger: this.log,
+      },
+    );
+    this.storage = storage;
+    this.log.info({ recovery }, 'raft log opened');
+    this.startup = this.bringUp().catch((error: Error) => {
+      if (!this.stopped) this.options.onFatal(error);
+    });
+  }
+
+  get machine(): MetadataStateMachine {
+    return this.store.current;
+  }
+
+  status(): RaftNodeStatus | null {
+    return this.driver?.status() ?? null;
+  }
+
+  /** Why Raft is not running yet, for readiness and errors; null once it runs. */
+  get notRunningReason(): string | null {
+    return this.driver ? null : this.waitingReason;
+  }
+
+  /** Ready = Raft runs, a leader is known, and this node applied everything it knows committed. */
+  readiness(): { ok: boolean; detail: string } {
+    const s = this.driver?.status();
+    if (!s) return { ok: false, detail: `raft not running: ${this.waitingReason}` };
+    if (!s.leader) return { ok: false, detail: `no raft leader known (term ${s.term})` };
+    if (s.applied < s.commit) return { ok: false, detail: `applying: ${s.applied} of ${s.commit}` };
+    return { ok: true, detail: `leader ${s.leader}, term ${s.term}, schema version ${s.applied}` };
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  /** Executes a schema change through the leader; resolves once applied on this node. */
+  async execute(operation: SchemaOperation): Promise<SchemaChangeResult> {
+    const driver = this.running();
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const status = driver.status();
+      const leader = status.leader;
+      if (!leader) throw noLeader(`no raft leader (term ${status.term}); nothing was applied`);
+      let version: number;
+      if (leader === this.options.nodeName) {
+        version = await this.executeAsLeader(operation, deadline);
+      } else {
+        try {
+          const answer = (await this.options.mesh.call(leader, RPC.execute, operation, {
+            timeoutMs: Math.max(1, deadline - Date.now()),
+          })) as { version: number };
+          version = answer.version;
+        } catch (error) {
+          // The leader moved while the call was under way: ask the new one.
+          const moved = error instanceof PeerRemoteError && error.code === 'not_leader';
+          if (moved && attempt < FORWARD_ATTEMPTS) {
+            await new Promise((resolve) => setTimeout(resolve, this.options.timing.tickMs));
+            continue;
+          }
+          throw fromRemote(error, leader);
+        }
+      }
+      await driver.waitApplied(version, Math.max(1, deadline - Date.now())).catch(() => {
+        throw new HttpError(
+          503,
+          `the change applied at version ${version} but this node has not caught up yet`,
+          {
+            'Retry-After': '1',
+          },
+        );
+      });
+      return { version };
+    }
+  }
+
+  private async executeAsLeader(operation: SchemaOperation, deadline: number): Promise<number> {
+    const driver = this.running();
+    const status = driver.status();
+    // A leader that already knows it cannot reach a quorum refuses at once: nothing gets
+    // appended that a later leader could still commit behind the client's back.
+    const voters = status.confState.voters;
+    const active = voters.filter(
+      (v) => v === this.options.nodeName || status.progress?.[v]?.recentActive,
+    );
+    if (active.length < Math.floor(voters.length / 2) + 1) {
+      throw noLeader(
+        `the leader reaches only ${active.length} of ${voters.length} voters; nothing was applied`,
+      );
+    }
+    const members = [...voters, ...status.confState.learners];
+    const built = buildCommand(
+      operation,
+      this.store.current,
+      members,
+      `${status.term}/${status.lastIndex}`,
+    );
+    if ('error' in built) throw new HttpError(built.error.status, built.error.message);
+    const early = this.store.current.precheck(built.command);
+    if (!early.ok) throw new HttpError(early.status, early.message);
+    try {
+      const committed = await driver.propose<ApplyResult>(
+        encodeCommand(built.command),
+        Math.max(1, deadline - Date.now()),
+      );
+      const result = committed.result;
+      if (!result.ok) throw new HttpError(result.status, result.message);
+      return committed.index;
+    } catch (error) {
+      throw toHttpError(error);
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  /** Waits as the retrieval strategy requires, then returns the local state machine to read. */
+  async forRead(): Promise<MetadataStateMachine> {
+    const driver = this.running();
+    const timeoutMs = this.options.requestTimeoutMs;
+    try {
+      switch (this.options.retrievalStrategy) {
+        case 'LocalOnly':
+          break;
+        case 'LeaderOnly':
+          await driver.readBarrier(timeoutMs);
+          break;
+        case 'LeaderOnMismatch': {
+          const leader = driver.status().leader;
+          if (leader && leader !== this.options.nodeName) {
+            const { version } = (await this.options.mesh.call(leader, RPC.leaderVersion, null, {
+              timeoutMs,
+            })) as {
+              version: number;
+            };
+            await driver.waitApplied(version, timeoutMs);
+          }
+          break;
+        }
+      }
+    } catch (error) {
+      throw toHttpError(error);
+    }
+    return this.store.current;
+  }
+
+  /** This node's row of /v1/cluster/statistics (Weaviate's shape, the fields we have). */
+  statisticsRow(): Record<string, unknown> {
+    const s = this.driver?.status();
+    const conf = s?.confState ?? { voters: [], learners: [] };
+    return {
+      name: this.options.nodeName,
+      status: s ? 'HEALTHY' : 'UNHEALTHY',
+      ready: this.readiness().ok,
+      open: !!s,
+      isVoter: conf.voters.includes(this.options.nodeName),
+      leaderId: s?.leader ?? '',
+      raft: {
+        state: s?.role ?? 'notStarted',
+        term: s?.term ?? 0,
+        commitIndex: s?.commit ?? 0,
+        appliedIndex: s?.applied ?? 0,
+        lastLogIndex: s?.lastIndex ?? 0,
+        lastSnapshotIndex: this.storage?.snapshot().metadata.index ?? 0,
+        numPeers: conf.voters.length + conf.learners.length - 1,
+        latestConfiguration: { voters: conf.voters, learners: conf.learners },
+      },
+    };
+  }
+
+  /** Every known node's statistics row (peers asked over the mesh; unreachable ones marked so). */
+  async clusterStatistics(): Promise<{
+    statistics: Record<string, unknown>[];
+    synchronized: boolean;
+  }> {
+    const peers = this.options.mesh.view().map((p) => p.name);
+    const rows = await Promise.all(
+      peers.map(async (name) => {
+        try {
+          return (await this.options.mesh.call(name, RPC.statistics, null, {
+            timeoutMs: 2000,
+          })) as Record<string, unknown>;
+        } catch {
+          return { name, status: 'UNAVAILABLE', ready: false, open: false };
+        }
+      }),
+    );
+    const statistics = [this.statisticsRow(), ...rows].sort((a, b) =>
+      String(a.name).localeCompare(String(b.name)),
+    );
+    // In sync: every node answered, agrees on the leader and has applied the same version.
+    const applied = new Set(
+      statistics.map((r) => (r.raft as { appliedIndex?: number } | undefined)?.appliedIndex),
+    );
+    const leaders = new Set(statistics.map((r) => r.leaderId));
+    const synchronized =
+      statistics.every((r) => r.open === true) && applied.size === 1 && leaders.size === 1;
+    return { statistics, synchronized };
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** Hands leadership to the most caught-up voter (so a rolling restart needs no election), then stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const driver = this.driver;
+    if (driver) {
+      await this.transferLeadershipAway(driver);
+      await driver.stop();
+    }
+    await this.startup;
+    await this.storage?.close();
+  }
+
+  private async transferLeadershipAway(driver: RaftDriver): Promise<void> {
+    const status = driver.status();
+    if (status.role !== 'leader' || !status.progress) return;
+    const candidates = status.confState.voters
+      .filter((v) => v !== this.options.nodeName)
+      .map((v) => ({ v, match: status.progress?.[v]?.match ?? 0 }))
+      .sort((a, b) => b.match - a.match);
+    const target = candidates[0]?.v;
+    if (!target) return;
+    this.log.info({ to: target }, 'transferring leadership before shutdown');
+    try {
+      driver.transferLeadership(target);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'leadership transfer refused');
+      return;
+    }
+    const { tickMs, electionTicks } = this.options.timing;
+    const deadline = Date.now() + tickMs * electionTicks * 2;
+    while (Date.now() < deadline && driver.status().role === 'leader') {
+      await new Promise((resolve) => setTimeout(resolve, tickMs));
+    }
+  }
+
+  private async bringUp(): Promise<void> {
+    const storage = this.storage!;
+    const hasState = storage.lastIndex() > 0 || storage.initialState().hardState.term > 0;
+    let decision: BootstrapDecision = hasState
+      ? { action: 'restart' }
+      : { action: 'wait', reason: 'starting' };
+    while (decision.action === 'wait' && !this.stopped) {
+      decision = decideBootstrap({
+        self: this.options.nodeName,
+        join: this.options.join,
+        bootstrapExpect: this.options.bootstrapExpect,
+        selfHasState: false,
+        peers: await this.probePeers(),
+      });
+      if (decision.action === 'wait') {
+        if (decision.reason !== this.waitingReason)
+          this.log.info({ reason: decision.reason }, 'waiting to bootstrap');
+        this.waitingReason = decision.reason;
+        await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_POLL_MS));
+      }
+    }
+    if (this.stopped) return;
+    if (decision.action === 'bootstrap') {
+      const initial = bootstrapState(decision.voters, MetadataStore.emptySnapshot());
+      await storage.save({ snapshot: initial.snapshot, hardState: initial.hardState });
+      this.log.info({ voters: decision.voters }, 'bootstrapped a new cluster');
+    }
+    this.log.info({ action: decision.action }, 'starting raft');
+    const driver = new RaftDriver({
+      id: this.options.nodeName,
+      storage,
+      stateMachine: this.store,
+      transport: meshTransport(this.options.mesh),
+      timing: this.options.timing,
+      snapshotEvery: this.options.snapshotEntries,
+      compactionMargin: Math.min(500, this.options.snapshotEntries),
+      logger: this.options.logger,
+      metrics: this.metrics,
+      onFatal: this.options.onFatal,
+    });
+    this.driver = driver;
+    driver.start();
+    if (decision.action === 'requestJoin') await this.requestJoin(driver);
+  }
+
+  /** Asks the cluster (any node; it forwards to the leader) to add this node as a learner. */
+  private async requestJoin(driver: RaftDriver): Promise<void> {
+    const self = this.options.nodeName;
+    const isMember = () => {
+      const conf = driver.status().confState;
+      return conf.voters.includes(self) || conf.learners.includes(self);
+    };
+    while (!this.stopped && !isMember()) {
+      for (const peer of this.options.mesh.view().filter((p) => p.state === 'alive')) {
+        try {
+          await this.options.mesh.call(
+            peer.name,
+            RPC.join,
+            { node: self },
+            { timeoutMs: this.options.requestTimeoutMs },
+          );
+          this.log.info({ via: peer.name }, 'joined the cluster as a learner');
+          return;
+        } catch (error) {
+          this.log.debug({ via: peer.name, err: (error as Error).message }, 'join request failed');
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_POLL_MS));
+    }
+  }
+
+  private async probePeers(): Promise<Map<string, PeerBootstrapInfo>> {
+    const peers = new Map<string, PeerBootstrapInfo>();
+    const names = new Set([...this.options.join, ...this.options.mesh.view().map((p) => p.name)]);
+    names.delete(this.options.nodeName);
+    await Promise.all(
+      [...names].map(async (name) => {
+        try {
+          const info = (await this.options.mesh.call(name, RPC.bootstrapInfo, null, {
+            timeoutMs: 1000,
+          })) as {
+            hasState: boolean;
+          };
+          peers.set(name, { reachable: true, hasState: info.hasState === true });
+        } catch {
+          peers.set(name, { reachable: false, hasState: false });
+        }
+      }),
+    );
+    return peers;
+  }
+
+  private serveRpcs(): void {
+    const { mesh } = this.options;
+    serveRaftMessages(mesh, (message, from) => this.driver?.receive(message, from));
+    mesh.handle(RPC.statistics, () => this.statisticsRow());
+    mesh.handle(RPC.bootstrapInfo, () => {
+      const storage = this.storage;
+      return {
+        hasState:
+          !!storage && (storage.lastIndex() > 0 || storage.initialState().hardState.term > 0),
+      };
+    });
+    mesh.handle(RPC.execute, async (body) => {
+      if (!isSchemaOperation(body))
+        throw new RpcHandlerError('bad_request', 'not a schema operation');
+      const driver = this.leaderDriver();
+      try {
+        return {
+          version: await this.executeAsLeader(body, Date.now() + this.options.requestTimeoutMs),
+        };
+      } catch (error) {
+        if (error instanceof HttpError)
+          throw new RpcHandlerError(`http_${error.status}`, error.message);
+        void driver;
+        throw error;
+      }
+    });
+    mesh.handle(RPC.leaderVersion, () => {
+      this.leaderDriver();
+      return { version: this.driver!.status().commit };
+    });
+    mesh.handle(RPC.join, async (body) => {
+      const node = (body as { node?: unknown } | null)?.node;
+      if (typeof node !== 'string')
+        throw new RpcHandlerError('bad_request', 'join needs a node name');
+      const driver = this.leaderDriver();
+      const conf = driver.status().confState;
+      if (conf.voters.includes(node) || conf.learners.includes(node)) return { added: false };
+      try {
+        await driver.proposeConfChange({ type: 'addLearner', node }, this.options.requestTimeoutMs);
+      } catch (error) {
+        throw new RpcHandlerError('join_failed', (error as Error).message);
+      }
+      this.log.info({ node }, 'added a learner');
+      return { added: true };
+    });
+  }
+
+  /** The driver, if this node leads; otherwise tells the caller where the leader is. */
+  private leaderDriver(): RaftDriver {
+    const driver = this.driver;
+    const leader = driver?.status().leader ?? null;
+    if (!driver || leader !== this.options.nodeName) {
+      throw new RpcHandlerError('not_leader', leader ?? '');
+    }
+    return driver;
+  }
+
+  private running(): RaftDriver {
+    if (!this.driver)
+      throw new HttpError(503, `cluster metadata not available yet: ${this.waitingReason}`, {
+        'Retry-After': '1',
+      });
+    return this.driver;
+  }
+}
+
+function noLeader(message: string): HttpError {
+  return new HttpError(503, message, { 'Retry-After': '1' });
+}
+
+/** Raft outcomes as HTTP answers; an unknown outcome is said to be one. */
+function toHttpError(error: unknown): Error {
+  if (error instanceof HttpError) return error;
+  if (error instanceof RequestRejectedError) {
+    return noLeader(`not accepted by raft (${error.message}); nothing was applied`);
+  }
+  if (error instanceof ProposalDroppedError)
+    return noLeader(`${error.message}; nothing was applied`);
+  if (error instanceof RaftTimeoutError) {
+    return new HttpError(503, `${error.message}: no quorum? The change may still apply later`, {
+      'Retry-After': '1',
+    });
+  }
+  return error as Error;
+}
+
+/** Errors from the leader, re-rendered for our caller. */
+function fromRemote(error: unknown, leader: string): Error {
+  const code = (error as { code?: unknown }).code;
+  const message = (error as Error).message.replace(new RegExp(`^${leader}: `), '');
+  if (typeof code === 'string' && code.startsWith('http_'))
+    return new HttpError(Number(code.slice(5)), message);
+  if (code === 'not_leader') return noLeader('leadership is moving; nothing was applied');
+  return new HttpError(503, `forwarding to the leader ${leader} failed: ${message}`, {
+    'Retry-After': '1',
+  });
+}
