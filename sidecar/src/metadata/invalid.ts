@@ -41,6 +41,11 @@ export function child(parent: string, key: string | number): string {
   return parent === '' ? key : `${parent}.${key}`;
 }
 
+/** `text` cut to `max` characters: names quoted in messages come from clients, of any length. */
+export function clip(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 /**
  * A short, quoted rendering of a bad value for messages (never huge, never multi-line). Input
  * may be hostile: a value nested a million levels deep overflows JSON.stringify's stack, which

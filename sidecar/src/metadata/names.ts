@@ -4,7 +4,7 @@
  * validating; it does so on the first byte only, so we change ASCII letters only (a non-ASCII
  * first character is then rejected by the name patterns, as in Weaviate).
  */
-import { fail, show } from './invalid.js';
+import { clip, fail, show } from './invalid.js';
 import { METADATA_LIMITS } from './types.js';
 
 const CLASS_NAME = new RegExp(`^[A-Z][_0-9A-Za-z]{0,${METADATA_LIMITS.maxClassNameLength - 1}}$`);
@@ -34,11 +34,11 @@ export function validateClassName(raw: unknown, field: string): string {
   if (name.length > METADATA_LIMITS.maxClassNameLength) {
     fail(
       field,
-      `'${name}' is not a valid class name. Name should not be longer than ` +
+      `'${clip(name)}' is not a valid class name. Name should not be longer than ` +
         `${METADATA_LIMITS.maxClassNameLength} characters`,
     );
   }
-  if (!CLASS_NAME.test(name)) fail(field, `'${name}' is not a valid class name`);
+  if (!CLASS_NAME.test(name)) fail(field, `'${clip(name)}' is not a valid class name`);
   if (name.toLowerCase() === RESERVED_CLASS_NAME) {
     fail(field, `class name \`${RESERVED_CLASS_NAME}\` is reserved`);
   }
@@ -53,7 +53,7 @@ export function isValidTenantName(name: string): boolean {
 export function invalidTenantNameReason(name: string): string {
   if (name === '') return 'empty tenant name';
   return (
-    `'${name}' is not a valid tenant name. should only contain alphanumeric characters ` +
+    `'${clip(name)}' is not a valid tenant name. should only contain alphanumeric characters ` +
     '(a-z, A-Z, 0-9), underscore (_), and hyphen (-), with a length between 1 and ' +
     `${METADATA_LIMITS.maxTenantNameLength} characters`
   );

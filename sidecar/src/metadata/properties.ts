@@ -5,7 +5,7 @@
  * the index flags and tokenization get Weaviate's defaults. Cross-references and the geo/phone
  * types are not supported.
  */
-import { child, fail, isPlainObject, show } from './invalid.js';
+import { child, clip, fail, isPlainObject, show } from './invalid.js';
 import { type Mutable, optionalString } from './fields.js';
 import { jsonEqual, toJsonObject } from './json.js';
 import { lowerFirstAscii } from './names.js';
@@ -133,7 +133,7 @@ function normalizePropertyName(raw: unknown, field: string, level: Level): strin
     if (!NESTED_PROPERTY_NAME.test(raw) || raw.length > METADATA_LIMITS.maxPropertyNameLength) {
       fail(
         field,
-        `'${raw}' is not a valid nested property name of '${level.prefix}'. NestedProperty names are ` +
+        `'${clip(raw)}' is not a valid nested property name of '${level.prefix}'. NestedProperty names are ` +
           `restricted to valid GraphQL names, which must be “/${PROPERTY_NAME_REGEX_SOURCE}/”`,
       );
     }
@@ -144,14 +144,14 @@ function normalizePropertyName(raw: unknown, field: string, level: Level): strin
   if (name.length > METADATA_LIMITS.maxPropertyNameLength) {
     fail(
       field,
-      `'${name}' is not a valid property name. Name should not be longer than ` +
+      `'${clip(name)}' is not a valid property name. Name should not be longer than ` +
         `${METADATA_LIMITS.maxPropertyNameLength} characters`,
     );
   }
   if (!PROPERTY_NAME.test(name)) {
     fail(
       field,
-      `'${name}' is not a valid property name. Property names are restricted to valid GraphQL ` +
+      `'${clip(name)}' is not a valid property name. Property names are restricted to valid GraphQL ` +
         `names, which must be “/${PROPERTY_NAME_REGEX_SOURCE}/”`,
     );
   }
@@ -188,7 +188,7 @@ function normalizeDataType(raw: unknown, field: string, display: string, level: 
     return migrated;
   }
   if (!(DATA_TYPES as readonly string[]).includes(name)) {
-    return invalid(`unknown data type "${name}"; supported: ${DATA_TYPES.join(', ')}`);
+    return invalid(`unknown data type "${clip(name)}"; supported: ${DATA_TYPES.join(', ')}`);
   }
   return name as DataType;
 }

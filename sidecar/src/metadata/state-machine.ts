@@ -304,7 +304,7 @@ export class MetadataStateMachine implements ShardLookup {
     return { definition, shardingState, createdIndex, version, tenantCount: record.tenants.size };
   }
 
-  /** All collections, by class name. */
+  /** All collections, by class name ignoring case (code-unit order: the same on every node). */
   listCollections(): CollectionDefinition[] {
     return this.#records().map((record) => record.definition);
   }

@@ -62,8 +62,9 @@ export const EMPTY_CONF_STATE: ConfState = { voters: [], learners: [] };
  * memory (the metadata log is small and compacted by snapshots); durable ones do their file I/O
  * in their own async mutation methods, which the driver calls before advancing the core.
  *
- * Invariants: firstIndex() = snapshot index + 1; lastIndex() ≥ firstIndex() - 1;
- * term(snapshot index) answers the snapshot's term.
+ * Invariants: firstIndex() - 1 ≤ snapshot index (equal right after a restart or compaction;
+ * taking a snapshot does not compact by itself); lastIndex() ≥ firstIndex() - 1;
+ * term(firstIndex() - 1) is answered.
  */
 export interface RaftStorage {
   initialState(): { hardState: HardState; confState: ConfState };

@@ -15,6 +15,7 @@ import type { PeerMesh } from '../mesh/peer-mesh.js';
 import type { ApplyResult, MetadataStateMachine } from '../metadata/index.js';
 import { encodeCommand } from '../metadata/index.js';
 import { RequestRejectedError, bootstrapState, type RaftNodeStatus } from '../raft/core/index.js';
+import type { ConfChange } from '../raft/types.js';
 import {
   decideBootstrap,
   type BootstrapDecision,
@@ -61,6 +62,7 @@ const RPC = {
   execute: 'schema.execute',
   leaderVersion: 'schema.leaderVersion',
   statistics: 'cluster.statistics',
+  membership: 'cluster.membership',
 } as const;
 const BOOTSTRAP_POLL_MS = 500;
 const FORWARD_ATTEMPTS = 3;
@@ -121,7 +123,29 @@ export class ClusterMetadata {
   // ---- writes -----------------------------------------------------------------------------------
 
   /** Executes a schema change through the leader; resolves once applied on this node. */
-  async execute(operation: SchemaOperation): Promise<SchemaChangeResult> {
+  execute(operation: SchemaOperation): Promise<SchemaChangeResult> {
+    return this.throughLeader(RPC.execute, operation, (deadline) =>
+      this.executeAsLeader(operation, deadline),
+    );
+  }
+
+  /** Adds or removes one member (single-server change); resolves once applied on this node. */
+  changeMembership(change: ConfChange): Promise<SchemaChangeResult> {
+    return this.throughLeader(RPC.membership, change, (deadline) =>
+      this.changeMembershipAsLeader(change, deadline),
+    );
+  }
+
+  /**
+   * Runs `onLeader` here if this node leads, else forwards `payload` to the leader's `method`
+   * handler (following a moved leader a few times); then waits until this node has applied the
+   * resulting version, so the caller reads its own write wherever it reads next on this node.
+   */
+  private async throughLeader(
+    method: string,
+    payload: unknown,
+    onLeader: (deadline: number) => Promise<number>,
+  ): Promise<SchemaChangeResult> {
     const driver = this.running();
     const deadline = Date.now() + this.options.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
@@ -130,10 +154,10 @@ export class ClusterMetadata {
       if (!leader) throw noLeader(`no raft leader (term ${status.term}); nothing was applied`);
       let version: number;
       if (leader === this.options.nodeName) {
-        version = await this.executeAsLeader(operation, deadline);
+        version = await onLeader(deadline);
       } else {
         try {
-          const answer = (await this.options.mesh.call(leader, RPC.execute, operation, {
+          const answer = (await this.options.mesh.call(leader, method, payload, {
             timeoutMs: Math.max(1, deadline - Date.now()),
           })) as { version: number };
           version = answer.version;
@@ -150,7 +174,7 @@ export class ClusterMetadata {
       await driver.waitApplied(version, Math.max(1, deadline - Date.now())).catch(() => {
         throw new HttpError(
           503,
-          `the change applied at version ${version} but this node has not caught up yet`,
+          `applied at version ${version}, but this node has not caught up yet`,
           {
             'Retry-After': '1',
           },
@@ -160,11 +184,26 @@ export class ClusterMetadata {
     }
   }
 
-  private async executeAsLeader(operation: SchemaOperation, deadline: number): Promise<number> {
+  private async changeMembershipAsLeader(change: ConfChange, deadline: number): Promise<number> {
     const driver = this.running();
-    const status = driver.status();
-    // A leader that already knows it cannot reach a quorum refuses at once: nothing gets
-    // appended that a later leader could still commit behind the client's back.
+    this.requireQuorum(driver.status());
+    try {
+      const committed = await driver.proposeConfChange(change, Math.max(1, deadline - Date.now()));
+      this.log.info({ change, conf: committed.result }, 'membership change committed');
+      return committed.index;
+    } catch (error) {
+      if (error instanceof RequestRejectedError && error.reason === 'invalidConfChange') {
+        throw new HttpError(422, `invalid membership change: ${error.message}`);
+      }
+      throw toHttpError(error);
+    }
+  }
+
+  /**
+   * A leader that already knows it cannot reach a quorum refuses at once: nothing gets appended
+   * that a later leader could still commit behind the client's back.
+   */
+  private requireQuorum(status: RaftNodeStatus): void {
     const voters = status.confState.voters;
     const active = voters.filter(
       (v) => v === this.options.nodeName || status.progress?.[v]?.recentActive,
@@ -174,6 +213,13 @@ export class ClusterMetadata {
         `the leader reaches only ${active.length} of ${voters.length} voters; nothing was applied`,
       );
     }
+  }
+
+  private async executeAsLeader(operation: SchemaOperation, deadline: number): Promise<number> {
+    const driver = this.running();
+    const status = driver.status();
+    this.requireQuorum(status);
+    const voters = status.confState.voters;
     const members = [...voters, ...status.confState.learners];
     const built = buildCommand(
       operation,
@@ -423,21 +469,18 @@ export class ClusterMetadata {
           !!storage && (storage.lastIndex() > 0 || storage.initialState().hardState.term > 0),
       };
     });
-    mesh.handle(RPC.execute, async (body) => {
-      if (!isSchemaOperation(body))
-        throw new RpcHandlerError('bad_request', 'not a schema operation');
-      const driver = this.leaderDriver();
-      try {
-        return {
-          version: await this.executeAsLeader(body, Date.now() + this.options.requestTimeoutMs),
-        };
-      } catch (error) {
-        if (error instanceof HttpError)
-          throw new RpcHandlerError(`http_${error.status}`, error.message);
-        void driver;
-        throw error;
-      }
-    });
+    mesh.handle(
+      RPC.execute,
+      this.leaderOnly(isSchemaOperation, 'schema operation', (op, deadline) =>
+        this.executeAsLeader(op, deadline),
+      ),
+    );
+    mesh.handle(
+      RPC.membership,
+      this.leaderOnly(isConfChange, 'membership change', (change, deadline) =>
+        this.changeMembershipAsLeader(change, deadline),
+      ),
+    );
     mesh.handle(RPC.leaderVersion, () => {
       this.leaderDriver();
       return { version: this.driver!.status().commit };
@@ -459,6 +502,29 @@ export class ClusterMetadata {
     });
   }
 
+  /**
+   * A handler for changes forwarded by other nodes: runs them if this node leads (else answers
+   * `not_leader` so the caller retries), and carries an HTTP error's status in the error code so
+   * the forwarding node answers its client exactly as the leader would have.
+   */
+  private leaderOnly<T>(
+    accepts: (body: unknown) => body is T,
+    what: string,
+    run: (body: T, deadline: number) => Promise<number>,
+  ): (body: unknown) => Promise<{ version: number }> {
+    return async (body) => {
+      if (!accepts(body)) throw new RpcHandlerError('bad_request', `not a ${what}`);
+      this.leaderDriver();
+      try {
+        return { version: await run(body, Date.now() + this.options.requestTimeoutMs) };
+      } catch (error) {
+        if (error instanceof HttpError)
+          throw new RpcHandlerError(`http_${error.status}`, error.message);
+        throw error;
+      }
+    };
+  }
+
   /** The driver, if this node leads; otherwise tells the caller where the leader is. */
   private leaderDriver(): RaftDriver {
     const driver = this.driver;
@@ -476,6 +542,14 @@ export class ClusterMetadata {
       });
     return this.driver;
   }
+}
+
+function isConfChange(value: unknown): value is ConfChange {
+  const v = value as { type?: unknown; node?: unknown } | null;
+  return (
+    typeof v?.node === 'string' &&
+    (v.type === 'addVoter' || v.type === 'addLearner' || v.type === 'removeNode')
+  );
 }
 
 function noLeader(message: string): HttpError {

@@ -1,10 +1,11 @@
 /**
  * The schema REST API, Weaviate's paths and shapes: `/v1/schema`, `/v1/schema/{class}`,
  * `/v1/schema/{class}/properties`, `/v1/schema/{class}/tenants`, `/v1/schema/{class}/shards`,
- * and `/v1/cluster/statistics`. Writes go through the Raft leader and answer once applied on
+ * `/v1/cluster/statistics` and `/v1/cluster/members` (membership). Writes go through the Raft leader and answer once applied on
  * this node; the response carries the schema version in `X-Schema-Version`.
  */
 import { Router, type Response } from 'express';
+import { NODE_NAME_PATTERN } from '../config/node-config.js';
 import { HttpError } from '../http/errors.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { SchemaOperation } from './operations.js';
@@ -105,6 +106,47 @@ export function schemaRouter(metadata: ClusterMetadata): Router {
 
   router.get('/v1/cluster/statistics', async (_req, res) => {
     res.json(await metadata.clusterStatistics());
+  });
+
+  // Membership (single-server changes through Raft): how the operator scales a cluster.
+  const members = () => {
+    const status = metadata.status();
+    if (!status)
+      throw new HttpError(503, `raft not running: ${metadata.notRunningReason}`, {
+        'Retry-After': '1',
+      });
+    return {
+      leader: status.leader,
+      voters: status.confState.voters,
+      learners: status.confState.learners,
+    };
+  };
+  const memberName = (name: string) => {
+    if (!NODE_NAME_PATTERN.test(name))
+      throw new HttpError(422, `"${name}" is not a valid node name`);
+    return name;
+  };
+
+  router.get('/v1/cluster/members', async (_req, res) => {
+    await metadata.forRead();
+    res.json(members());
+  });
+
+  router.put('/v1/cluster/members/:node', async (req, res) => {
+    const node = memberName(req.params.node);
+    const voter = (req.body as { voter?: unknown } | undefined)?.voter;
+    if (typeof voter !== 'boolean') throw new HttpError(422, 'body must be {"voter": true|false}');
+    const { version } = await metadata.changeMembership({
+      type: voter ? 'addVoter' : 'addLearner',
+      node,
+    });
+    res.set(SCHEMA_VERSION_HEADER, String(version)).json(members());
+  });
+
+  router.delete('/v1/cluster/members/:node', async (req, res) => {
+    const node = memberName(req.params.node);
+    const { version } = await metadata.changeMembership({ type: 'removeNode', node });
+    res.set(SCHEMA_VERSION_HEADER, String(version)).json(members());
   });
 
   return router;

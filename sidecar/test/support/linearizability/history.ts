@@ -50,7 +50,10 @@ export const hrtimeClock: Clock = () => process.hrtime.bigint();
 /** Completion handle for one invoked operation; exactly one of its methods may be called once. */
 export interface OperationHandle<O> {
   ok(output: O): void;
-  /** Definitely not applied: the operation is removed. `reason` is kept only for counting/logs. */
+  /**
+   * Definitely not applied: the operation is removed (only counted). `reason` is accepted so
+   * call sites can pass the error they handled; it is not stored.
+   */
   fail(reason?: unknown): void;
   /** Outcome unknown: kept with return = +Infinity and any output allowed. */
   info(reason?: unknown): void;

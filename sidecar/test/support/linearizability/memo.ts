@@ -13,8 +13,9 @@
  * Indeterminate operations (return = +Infinity, ranked last) get a dominance rule on top. Nothing
  * ever has to follow an info operation and any output is accepted for it, so whatever completes
  * from (state, L ∪ J), J info-only, also completes from (state, L): do the same, then J at the
- * very end. So once (state, L) is known to FAIL, every (state, L ∪ J) is skipped. Without this,
- * each pending info operation doubles the configurations to exhaust before a violation is found.
+ * very end. So once (state, L) is known to FAIL, every (state, L ∪ J) is skipped. Only entries
+ * marked failed count: one still on the search path has proved nothing yet. Without this, each
+ * pending info operation doubles the configurations to exhaust before a violation is found.
  */
 
 /** The linearized set: ranks < frontier, plus `extras` (ascending, all > frontier). */

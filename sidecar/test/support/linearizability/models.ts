@@ -69,15 +69,15 @@ export const kvModel: DeterministicModel<KvState, KvInput, KvOutput> = determini
 //  any op, outcome unknown   | accepted with any output; takes effect at one point after its
 //  (info: timeout, crash)    | call, or never (placed last)
 //
+// - Names are first normalized like Weaviate's: the first letter is upper-cased ('article' ->
+//   'Article'); the stored name is the normalized spelling of the successful create.
 // - Names are unique case-insensitively, like Weaviate (`ClassEqual` uses strings.EqualFold):
 //   after create('Article'), create('ARTICLE') must fail with 'exists'. Keys are folded with
 //   toLowerCase(), which agrees with EqualFold for ASCII class names (Weaviate requires
 //   /^[A-Z][_0-9A-Za-z]*$/).
-// - Lookups (update/get/delete) are case-insensitive by default; `lookup: 'exact'` models an API
-//   that only finds the stored spelling (Weaviate looks classes up by exact name after
-//   upper-casing the first letter): then a differently-cased name is 'not_found' (delete: no-op).
-// - The stored name is the one given to the successful create, verbatim. Tests should use
-//   canonical names (leading capital) so an API that capitalizes names is not flagged.
+// - Lookups (update/get/delete) are case-insensitive by default. `lookup: 'exact'` models
+//   Weaviate, and sidecar/src/metadata/state-machine.ts: after normalizing, only the stored
+//   spelling is found, so 'ARTICLE' is 'not_found' when 'Article' exists (delete: a no-op).
 // - delete of a missing class returns ok: Weaviate made class deletion idempotent (PR #3240,
 //   2023; the FSM's deleteClass is a no-op for an unknown class).
 // - 4xx validation failures (bad name, bad body) never reach Raft: record them with `fail()`.
@@ -110,6 +110,10 @@ export interface SchemaModelOptions {
 
 export const foldClassName = (name: string): string => name.toLowerCase();
 
+/** Weaviate's class-name normalization: upper-case the first letter. */
+export const normalizeClassName = (name: string): string =>
+  name.charAt(0).toUpperCase() + name.slice(1);
+
 const OK: SchemaOutput = { ok: true };
 const EXISTS: SchemaOutput = { ok: false, error: 'exists' };
 const NOT_FOUND: SchemaOutput = { ok: false, error: 'not_found' };
@@ -125,16 +129,17 @@ export function schemaModel(
     // A get never writes; 'exists' and 'not_found' errors mean the write changed nothing.
     readOnly: (input, output) => input.f === 'get' || (output !== undefined && !output.ok),
     apply(state, input) {
-      const folded = foldClassName(input.name);
+      const name = normalizeClassName(input.name);
+      const folded = foldClassName(name);
       const stored = state.get(folded);
       // What update/get/delete can see; create's uniqueness check always sees `stored`.
-      const found = stored && (!exact || stored.name === input.name) ? stored : undefined;
+      const found = stored && (!exact || stored.name === name) ? stored : undefined;
       switch (input.f) {
         case 'create':
           if (stored) return { output: EXISTS, state };
           return {
             output: OK,
-            state: withEntry(state, folded, { name: input.name, description: input.description }),
+            state: withEntry(state, folded, { name, description: input.description }),
           };
         case 'update':
           if (!found) return { output: NOT_FOUND, state };

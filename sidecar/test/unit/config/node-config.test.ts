@@ -27,7 +27,15 @@ describe('node configuration', () => {
       commandTimeoutMs: 2000,
       connectTimeoutMs: 2000,
     });
-    expect(config.raft).toEqual({ join: ['node-0'], bootstrapExpect: 1 });
+    expect(config.raft).toEqual({
+      join: ['node-0'],
+      bootstrapExpect: 1,
+      tickMs: 100,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      snapshotEntries: 1000,
+    });
+    expect(config.schema).toEqual({ timeoutMs: 10_000, retrievalStrategy: 'LeaderOnly' });
     expect(config.discovery).toEqual({ fqdnTld: null, seeds: [], dnsServers: [] });
     expect(config.peer.heartbeatIntervalMs).toBe(500);
     expect(config.httpMaxBodyBytes).toBe(16 * 1024 * 1024);
@@ -89,6 +97,15 @@ describe('node configuration', () => {
     [{ CLUSTER_JOIN: 'host-without-port' }, 'CLUSTER_JOIN: "host-without-port" is not host:port'],
     [{ CLUSTER_JOIN: 'h:99999' }, 'CLUSTER_JOIN: "h:99999" is not host:port'],
     [{ DNS_SERVERS: 'dns.example' }, 'DNS_SERVERS: "dns.example" is not ip[:port]'],
+    [
+      { RAFT_HEARTBEAT_TICKS: '10' },
+      'RAFT_HEARTBEAT_TICKS: must be below RAFT_ELECTION_TICKS (10), got 10',
+    ],
+    [{ RAFT_ELECTION_TICKS: '2' }, 'RAFT_ELECTION_TICKS: must be between 3 and 1000, got 2'],
+    [
+      { COLLECTION_RETRIEVAL_STRATEGY: 'Any' },
+      'COLLECTION_RETRIEVAL_STRATEGY: must be one of LeaderOnly, LocalOnly, LeaderOnMismatch',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal'],
     [{ HTTP_MAX_BODY: '10' }, 'HTTP_MAX_BODY: must be between 1024 bytes and'],
     [{ HTTP_MAX_BODY: '1TB' }, 'HTTP_MAX_BODY: must be a size like 65536, 512KiB or 16MiB'],

@@ -5,11 +5,13 @@ import {
   partitionHistory,
 } from '../../support/linearizability/checker.js';
 import type { Operation } from '../../support/linearizability/history.js';
+import { EMPTY_SET, Memo, withRank } from '../../support/linearizability/memo.js';
 import {
   kvModel,
   schemaModel,
   type KvInput,
   type KvOutput,
+  type KvState,
   type SchemaInput,
   type SchemaOutput,
 } from '../../support/linearizability/models.js';
@@ -141,6 +143,21 @@ describe('checkLinearizable', () => {
     expect(result).toMatchObject({ result: 'unknown', gaveUp: { reason: 'cache-limit' } });
   });
 
+  it('detects models that break their contract instead of answering wrongly', () => {
+    const lying = { ...kvModel, readOnly: () => true }; // claims a put cannot change the state
+    expect(() => checkLinearizable(lying, [ok('c1', 0, 1, put('x', 'a'), true)])).toThrow(
+      /readOnly operation changed the state/,
+    );
+    const strict = {
+      ...kvModel,
+      step: (s: KvState, i: KvInput, o: KvOutput | undefined) =>
+        o === undefined ? undefined : kvModel.step(s, i, o),
+    };
+    expect(() =>
+      checkLinearizable(strict, [info('c1', 0, put('x', 'a')), ok('c2', 5, 6, get('x'), 'a')]),
+    ).toThrow(/must accept any/);
+  });
+
   it('rejects malformed operations instead of checking them', () => {
     const inconsistent = { ...ok('c1', 0, 1, get('x'), null), status: 'info' as const };
     expect(() => checkLinearizable(kvModel, [inconsistent])).toThrow(/inconsistent operation/);
@@ -152,6 +169,10 @@ describe('checkLinearizable', () => {
 
 describe('schema model', () => {
   type SchemaOp = Operation<SchemaInput, SchemaOutput>;
+  const found = (name: string, description: string): SchemaOutput => ({
+    ok: true,
+    class: { name, description },
+  });
   const op = (call: number, input: SchemaInput, output: SchemaOutput): SchemaOp => ({
     clientId: 'c1',
     input,
@@ -159,6 +180,16 @@ describe('schema model', () => {
     call,
     return: call + 1,
     status: 'ok',
+  });
+
+  it('stores the normalized spelling of the create (first letter upper-cased)', () => {
+    const ops = [
+      op(0, { f: 'create', name: 'article', description: 'a' }, { ok: true }),
+      op(2, { f: 'get', name: 'Article' }, found('Article', 'a')),
+    ];
+    expect(checkLinearizable(schemaModel(), ops).result).toBe('ok');
+    const verbatim = [ops[0]!, op(2, { f: 'get', name: 'Article' }, found('article', 'a'))];
+    expect(checkLinearizable(schemaModel(), verbatim).result).toBe('illegal');
   });
 
   it('partitions case variants of one class name together', () => {
@@ -175,13 +206,17 @@ describe('schema model', () => {
     expect(checkLinearizable(schemaModel(), ops).result).toBe('ok');
   });
 
-  it("with lookup 'exact', only the stored spelling is found, but uniqueness still folds case", () => {
+  it("with lookup 'exact' (Weaviate's rule), only the stored spelling is found", () => {
     const exact = schemaModel({ lookup: 'exact' });
     const created = op(0, { f: 'create', name: 'Article', description: 'a' }, { ok: true });
     const history = (...rest: SchemaOp[]) => [created, ...rest];
-    const miss = op(2, { f: 'get', name: 'article' }, { ok: false, error: 'not_found' });
+    const miss = op(2, { f: 'get', name: 'ARTICLE' }, { ok: false, error: 'not_found' });
     expect(checkLinearizable(exact, history(miss)).result).toBe('ok');
     expect(checkLinearizable(schemaModel(), history(miss)).result).toBe('illegal');
+    // The first letter is normalized before matching, as Weaviate does: 'article' is 'Article'.
+    const normalized = op(2, { f: 'get', name: 'article' }, found('Article', 'a'));
+    expect(checkLinearizable(exact, history(normalized)).result).toBe('ok');
+    // Uniqueness still folds case.
     const dup = op(
       2,
       { f: 'create', name: 'ARTICLE', description: 'b' },
@@ -196,5 +231,34 @@ describe('schema model', () => {
       { ok: true, class: { name: 'Article', description: 'a' } },
     );
     expect(checkLinearizable(exact, history(del, still)).result).toBe('ok');
+  });
+});
+
+describe('memo encoding', () => {
+  it('keeps the linearized set as frontier + extras, never folding info ranks in', () => {
+    const limit = 5; // ranks 0-4 completed operations, 5+ info
+    let set = withRank(EMPTY_SET, 2, limit);
+    expect(set).toEqual({ frontier: 0, extras: [2] });
+    set = withRank(set, 0, limit);
+    expect(set).toEqual({ frontier: 1, extras: [2] });
+    set = withRank(withRank(set, 6, limit), 1, limit); // 0,1,2 contiguous: frontier jumps to 3
+    expect(set).toEqual({ frontier: 3, extras: [6] });
+    set = withRank(withRank(set, 4, limit), 3, limit);
+    expect(set).toEqual({ frontier: 5, extras: [6] }); // stops at the info boundary
+    expect(() => withRank(set, 2, limit)).toThrow(/already a member/);
+  });
+
+  it('skips info variants of a failed configuration, but not of one still being explored', () => {
+    const memo = new Memo(3);
+    const base = { frontier: 1, extras: [2] };
+    const withInfo = { frontier: 1, extras: [2, 4] };
+    const handle = memo.add(base, 'S', 1);
+    expect(handle).toBeDefined();
+    expect(memo.add(base, 'S', 1)).toBeUndefined(); // exact repeat
+    expect(memo.add(withInfo, 'S', 1)).toBeDefined(); // base not known to fail yet
+    handle!.failed = true;
+    expect(memo.add({ frontier: 1, extras: [2, 4, 5] }, 'S', 1)).toBeUndefined(); // dominated
+    expect(memo.add({ frontier: 1, extras: [2, 5] }, 'T', 2)).toBeDefined(); // other state
+    expect(memo.add({ frontier: 1, extras: [5] }, 'S', 1)).toBeDefined(); // other completed set
   });
 });

@@ -14,7 +14,13 @@ import {
   type SchemaOutput,
 } from '../../support/linearizability/models.js';
 import { prng, seedFrom } from '../../support/random.js';
-import { NEVER_WRITTEN, completedIndices, kvInputs, schemaInputs, withOutput } from './workloads.js';
+import {
+  NEVER_WRITTEN,
+  completedIndices,
+  kvInputs,
+  schemaInputs,
+  withOutput,
+} from './workloads.js';
 
 const seed = seedFrom('LIN_PERF_SEED', 'linearizability-performance');
 const names = Array.from({ length: 20 }, (_, i) => `Collection${i}`);

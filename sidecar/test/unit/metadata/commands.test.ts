@@ -226,7 +226,7 @@ describe('malformed commands are errors, not exceptions', () => {
         { v: 1 },
         ['a', 'a'],
       ]);
-    /** Every path to a value inside `root`. */
+    /** Every path from `value` down to each value inside it. */
     const paths = (value: unknown, prefix: (string | number)[] = []): (string | number)[][] => {
       if (typeof value !== 'object' || value === null) return [prefix];
       const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);

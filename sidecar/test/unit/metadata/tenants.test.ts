@@ -130,13 +130,18 @@ describe('validateTenantNamesToDelete', () => {
     expect(ok(validateTenantNamesToDelete(['b', 'a', 'b']))).toEqual(['b', 'a']);
   });
 
-  it.each<[unknown, string, string]>([
-    ['a', 'tenants', 'must be an array'],
-    [['a', ''], 'tenants[1]', 'tenant name at index 1: empty tenant name'],
-    [[3], 'tenants[0]', 'must be a string'],
-    [['a/b'], 'tenants[0]', 'is not a valid tenant name'],
-    [Array.from({ length: 1001 }, (_, i) => `t${i}`), 'tenants', 'deleted simultaneously is 1000'],
-  ])('rejects %j', (input, field, message) => {
+  it.each<[string, unknown, string, string]>([
+    ['not an array', 'a', 'tenants', 'must be an array'],
+    ['an empty name', ['a', ''], 'tenants[1]', 'tenant name at index 1: empty tenant name'],
+    ['a number', [3], 'tenants[0]', 'must be a string'],
+    ['a slash', ['a/b'], 'tenants[0]', 'is not a valid tenant name'],
+    [
+      '1001 names',
+      Array.from({ length: 1001 }, (_, i) => `t${i}`),
+      'tenants',
+      'deleted simultaneously is 1000',
+    ],
+  ])('rejects %s', (_label, input, field, message) => {
     const error = err(validateTenantNamesToDelete(input));
     expect(error.field).toBe(field);
     expect(error.message).toContain(message);

@@ -601,6 +601,17 @@ describe('validateNewCollection: rejections name the field', () => {
     expect(ok(create({ replicationConfig: { factor: 3 } }, 3)).replicationConfig.factor).toBe(3);
   });
 
+  it('keeps messages short whatever the client sent', () => {
+    for (const body of [
+      { class: 'A'.repeat(100_000) },
+      { class: 'a-'.repeat(50_000) },
+      { properties: [text('-'.repeat(100_000))] },
+      { properties: [{ name: 'a', dataType: ['x'.repeat(100_000)] }] },
+    ]) {
+      expect(err(create(body)).message.length).toBeLessThan(400);
+    }
+  });
+
   it('limits the replicas a creation places (shards × factor)', () => {
     const body = {
       replicationConfig: { factor: 9 },
