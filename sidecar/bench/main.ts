@@ -21,6 +21,14 @@ const BENCHMARKS: Readonly<Record<string, BenchmarkEntry>> = {
     summary: 'raw ws echo vs PeerMesh RPC on one loopback connection',
     load: () => import('./mesh.js'),
   },
+  raft: {
+    summary: 'schema-change commit latency and leader failover time on a 3-node cluster',
+    load: () => import('./raft.js'),
+  },
+  'raft-wal': {
+    summary: 'Raft log save() latency with fsync, 1 and 100 entries per save',
+    load: async () => ({ run: (await import('./raft-wal.js')).runRaftWalBench }),
+  },
 };
 
 function usage(): string {

@@ -77,6 +77,27 @@ export interface RaftStorage {
   snapshot(): Snapshot;
 }
 
+/** What one durable write persists; applied in this order: snapshot, entries, hard state. */
+export interface RaftLogUpdate {
+  readonly hardState?: HardState;
+  /** Contiguous; the first may be at or below the last index: the log is truncated there first. */
+  readonly entries?: readonly Entry[];
+  /** A snapshot from the leader: replaces the whole log. */
+  readonly snapshot?: Snapshot;
+}
+
+/**
+ * The durable log as the driver uses it: the core's read interface plus writes that resolve
+ * only once durable (implemented by raft/storage's DurableRaftStorage).
+ */
+export interface DurableRaftLog extends RaftStorage {
+  save(update: RaftLogUpdate): Promise<void>;
+  /** A snapshot of the state machine at an applied index (does not compact). */
+  createSnapshot(index: number, confState: ConfState, data: Buffer): Promise<Snapshot>;
+  /** Drops entries up to `index` (at most the snapshot index). */
+  compact(index: number): Promise<void>;
+}
+
 /** The requested index was compacted into a snapshot. */
 export class CompactedError extends Error {
   override readonly name = 'CompactedError';

@@ -39,6 +39,7 @@ describe('FQDN discovery through a real DNS server', () => {
         RAFT_ENABLE_FQDN_RESOLVER: 'true',
         RAFT_FQDN_RESOLVER_TLD: TLD,
         DNS_SERVERS: dns.address,
+        RAFT_TICK_INTERVAL: '50ms',
       }),
     );
     procs[i] = p;
@@ -74,6 +75,27 @@ describe('FQDN discovery through a real DNS server', () => {
       `127.0.0.2:${ports.peer}`,
       `127.0.0.3:${ports.peer}`,
     ]);
+  });
+
+  it('elects a Raft leader among the names it resolved, and replicates schema changes', async () => {
+    const leaderSeenBy = async (ip: string) => {
+      const stats = (await (
+        await fetch(`http://${ip}:${ports.http}/v1/cluster/statistics`)
+      ).json()) as {
+        statistics: { leaderId?: string }[];
+        synchronized: boolean;
+      };
+      return stats.synchronized ? stats.statistics[0]?.leaderId : undefined;
+    };
+    const leader = await waitFor('a leader every node agrees on', () => leaderSeenBy('127.0.0.1'));
+    expect(names).toContain(leader);
+    const created = await fetch(`http://127.0.0.2:${ports.http}/v1/schema`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ class: 'ViaDns', replicationConfig: { factor: 3 } }),
+    });
+    expect(created.status).toBe(200);
+    expect((await fetch(`http://127.0.0.3:${ports.http}/v1/schema/ViaDns`)).status).toBe(200);
   });
 
   it('re-resolves at every dial: a node restarted at a new address is reached there', async () => {

@@ -78,8 +78,11 @@ describe('client API basics', () => {
 
   it('answers live, ready, meta and nodes', async () => {
     expect((await fetch(`${base}/v1/.well-known/live`)).status).toBe(200);
-    const ready = await fetch(`${base}/v1/.well-known/ready`);
-    expect(ready.status).toBe(200);
+    // Ready once its single-voter Raft has elected itself (an election timeout after start).
+    const ready = await waitFor('ready', async () => {
+      const res = await fetch(`${base}/v1/.well-known/ready`);
+      return res.status === 200 ? res : null;
+    });
     expect(await ready.json()).toMatchObject({
       ready: true,
       checks: { storage: { ok: true }, mesh: { ok: true } },

@@ -19,23 +19,11 @@ import {
   decodeConfChange,
   type ConfChange,
   type ConfState,
+  type DurableRaftLog,
   type Entry,
-  type HardState,
-  type RaftStorage,
   type Snapshot,
 } from '../types.js';
 import type { RaftMetrics } from './raft-metrics.js';
-
-/** What the driver needs beyond the core's read interface: the durable mutations. */
-export interface DriverStorage extends RaftStorage {
-  save(update: {
-    hardState?: HardState;
-    entries?: readonly Entry[];
-    snapshot?: Snapshot;
-  }): Promise<void>;
-  createSnapshot(index: number, confState: ConfState, data: Buffer): Promise<Snapshot>;
-  compact(index: number): Promise<void>;
-}
 
 /** The replicated state machine: deterministic, so every node computes the same results. */
 export interface StateMachine {
@@ -59,7 +47,7 @@ export interface RaftTiming {
 
 export interface RaftDriverOptions {
   readonly id: string;
-  readonly storage: DriverStorage;
+  readonly storage: DurableRaftLog;
   readonly stateMachine: StateMachine;
   readonly transport: RaftTransport;
   readonly timing: RaftTiming;

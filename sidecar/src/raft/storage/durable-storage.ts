@@ -87,7 +87,7 @@ import {
   type ConfState,
   type Entry,
   type HardState,
-  type RaftStorage,
+  type DurableRaftLog,
   type Snapshot,
 } from '../types.js';
 import { fsyncDirectory } from './durable-fs.js';
@@ -121,7 +121,7 @@ export interface DurableRaftStorageOptions {
 /** Data directories open in this process: two instances on one directory would corrupt it. */
 const openDirectories = new Set<string>();
 
-export class DurableRaftStorage implements RaftStorage {
+export class DurableRaftStorage implements DurableRaftLog {
   private snap: Snapshot;
   /** Index and term of the entry just before the log held in memory (compaction point). */
   private offsetIndex: number;

@@ -3,25 +3,18 @@
  * Raft's rules is a StorageContractError (a bug in the caller), every exceeded limit a
  * StorageLimitError, and the result is a plan the storage then writes and applies.
  */
-import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../types.js';
+import type { ConfState, Entry, EntryType, HardState, RaftLogUpdate, Snapshot } from '../types.js';
 import { SnapshotOutOfDateError, StorageContractError, StorageLimitError } from './errors.js';
 import { MAX_ENTRIES_PER_SAVE, MAX_RECORD_BYTES } from './limits.js';
 import { encodeBatch } from './payload-codec.js';
 import { snapshotFileHeader } from './snapshot-files.js';
 
-/** What one `save()` persists; applied in this order: snapshot, entries, hard state. */
-export interface StorageUpdate {
-  /** The new hard state; term and vote only change as Raft allows (no second vote in a term). */
-  readonly hardState?: HardState;
-  /**
-   * Contiguous entries. The first may be at or below the last index: the log is truncated from
-   * there first (the conflicting suffix, as etcd's MemoryStorage.Append). Entries at or below
-   * the first index - 1 (compacted) are ignored. Committed entries are never rewritten.
-   */
-  readonly entries?: readonly Entry[];
-  /** A snapshot from the leader: replaces the whole log; the log continues after its index. */
-  readonly snapshot?: Snapshot;
-}
+/**
+ * What one `save()` persists (the shared RaftLogUpdate). Beyond its type: term and vote only
+ * change as Raft allows (no second vote in a term); entries at or below the compaction point are
+ * ignored; committed entries are never rewritten; a leader's snapshot replaces the whole log.
+ */
+export type StorageUpdate = RaftLogUpdate;
 
 /** The durable state an update is checked against. */
 export interface PlanBase {
