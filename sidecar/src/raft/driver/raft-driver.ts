@@ -21,6 +21,7 @@ import {
   type ConfState,
   type DurableRaftLog,
   type Entry,
+  type HardState,
   type Snapshot,
 } from '../types.js';
 import type { RaftMetrics } from './raft-metrics.js';
@@ -100,6 +101,8 @@ export class RaftDriver {
   private processing = false;
   private stopped = false;
   private readCounter = 0;
+  /** The newest hard state from the core; its commit index may not be written yet (see handle). */
+  private latestHardState: HardState | null = null;
 
   constructor(private readonly options: RaftDriverOptions) {
     this.log = options.logger.child({ component: 'raft' });
@@ -242,8 +245,12 @@ export class RaftDriver {
 
   private async handle(rd: Ready): Promise<void> {
     if (rd.softState) this.noteSoftState(rd.softState.leader, rd.softState.role);
-    // 1. Durable first: nothing below may depend on state that a crash could lose.
-    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
+    // 1. Durable first: nothing below may depend on state that a crash could lose. A Ready that
+    //    only advances the commit index needs no write at all: Raft does not require the commit
+    //    index to be durable (a restarted node learns it again from the leader), and skipping
+    //    the fsync takes one disk flush off every change's critical path.
+    if (rd.hardState) this.latestHardState = rd.hardState;
+    if (rd.mustSync) {
       const started = process.hrtime.bigint();
       await this.options.storage.save({
         ...(rd.hardState ? { hardState: rd.hardState } : {}),
@@ -327,6 +334,8 @@ export class RaftDriver {
     if (this.applied - this.lastSnapshotIndex < this.options.snapshotEvery) return;
     const started = process.hrtime.bigint();
     const index = this.applied;
+    // The storage only snapshots committed state it knows of: write the lazily kept commit index.
+    if (this.latestHardState) await this.options.storage.save({ hardState: this.latestHardState });
     const data = this.options.stateMachine.snapshot();
     await this.options.storage.createSnapshot(index, this.node.status().confState, data);
     this.lastSnapshotIndex = index;
