@@ -12,6 +12,7 @@
  * requests arriving on any connection are served on it.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -28,7 +29,7 @@ import {
 } from '../../src/mesh/handshake.js';
 import { Inbox } from '../../src/mesh/inbox.js';
 import { PeerLiveness, type PeerState } from '../../src/mesh/liveness.js';
-import { MeshMetrics } from '../../src/mesh/mesh-metrics.js';
+import { MeshMetrics } from './mesh-metrics.js';
 import type { ResolveAll } from '../../src/mesh/resolver.js';
 import {
   RpcChannel,
@@ -39,8 +40,6 @@ import {
 } from './rpc-channel.js';
 
 export const PEER_PATH = '/v1/peer';
-const EXP = new Set((process.env.QS_EXP ?? '').split(','));
-const EXP_METRICS = EXP.has('metrics');
 /** Connections that have not finished their handshake; more are refused at once. */
 const MAX_PENDING_HANDSHAKES = 64;
 const TICK_MS = 50;
@@ -90,6 +89,11 @@ interface PeerRecord {
   nextDialAtMs: number;
 }
 
+interface CallMetrics {
+  readonly ok: { inc(): void };
+  readonly duration: { observe(seconds: number): void };
+}
+
 interface SeedRecord {
   readonly host: string;
   readonly port: number;
@@ -111,13 +115,15 @@ export class PeerMesh {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly sockets = new Set<WebSocket>();
+  private readonly dialsInFlight = new Set<string>();
   private httpServer: Server | null = null;
   private wss: WebSocketServer | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private lastHeartbeatMs = 0;
   private pendingHandshakes = 0;
   private closing = false;
-  private readonly okChildren = new Map<string, { inc(): void; observe(v: number): void }>();
+  /** prom-client hashes a label object on every inc/observe; a call binds its children once. */
+  private readonly callMetrics = new Map<string, CallMetrics>();
 
   constructor(private readonly options: MeshOptions) {
     this.now = options.now ?? Date.now;
@@ -190,23 +196,9 @@ export class PeerMesh {
         timeoutMs: options.timeoutMs ?? this.options.settings.rpcTimeoutMs,
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      if (EXP_METRICS) {
-        let child = this.okChildren.get(method);
-        if (!child) {
-          const counter = this.metrics.rpcs.labels({ method, outcome: 'ok' });
-          const histogram = this.metrics.rpcDuration.labels({ method });
-          child = { inc: () => counter.inc(), observe: (v) => histogram.observe(v) };
-          this.okChildren.set(method, child);
-        }
-        child.inc();
-        child.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      } else {
-        this.metrics.rpcs.inc({ method, outcome: 'ok' });
-        this.metrics.rpcDuration.observe(
-          { method },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
-      }
+      const metrics = this.metricsFor(method);
+      metrics.ok.inc();
+      metrics.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return result;
     } catch (error) {
       const outcome = error instanceof PeerCallError ? error.outcome : 'error';
@@ -311,9 +303,17 @@ export class PeerMesh {
     if (!this.options.discovery.fqdnTld && peer.peerPort) {
       record.learnedAddress = { host: unmapIPv4(remote), port: peer.peerPort };
     }
-    const channel = this.openChannel(ws, inbox, peer.node, dispatcher, 'inbound', () => {
-      record.inboundLastActivityMs = this.now();
-    });
+    const channel = this.openChannel(
+      ws,
+      req.socket,
+      inbox,
+      peer.node,
+      dispatcher,
+      'inbound',
+      () => {
+        record.inboundLastActivityMs = this.now();
+      },
+    );
     record.inbound = channel;
     record.inboundLastActivityMs = this.now();
     ws.on('close', () => {
@@ -353,6 +353,7 @@ export class PeerMesh {
 
   private openChannel(
     ws: WebSocket,
+    socket: Socket | null,
     inbox: Inbox,
     peer: string,
     dispatcher: Dispatcher,
@@ -376,18 +377,13 @@ export class PeerMesh {
           this.liveness.heard(peer, this.now());
           onActivity();
         },
-        onBytes: EXP_METRICS
-          ? (() => {
-              const sent = this.metrics.bytes.labels({ direction: 'sent' });
-              const received = this.metrics.bytes.labels({ direction: 'received' });
-              return (dir: 'sent' | 'received', bytes: number) =>
-                (dir === 'sent' ? sent : received).inc(bytes);
-            })()
-          : (dir, bytes) => this.metrics.bytes.inc({ direction: dir }, bytes),
+        onBytes: (dir, bytes) =>
+          (dir === 'sent' ? this.metrics.bytesSent : this.metrics.bytesReceived).inc(bytes),
         onProtocolError: (error) =>
           this.log.warn({ peer, direction, err: error.message }, 'peer protocol error'),
       },
       inbox,
+      socket,
     );
   }
 
@@ -497,13 +493,32 @@ export class PeerMesh {
     }
   }
 
-  /** Opens, authenticates and registers one outbound connection. */
+  /**
+   * Opens, authenticates and registers one outbound connection. One dial per address at a time:
+   * a seed and a learned name often point at the same address, and two concurrent connections
+   * from us would make the peer refuse the second as a duplicate.
+   */
   private async dial(
     address: Address,
     expectedNode: string | null,
     dispatcher: Dispatcher,
   ): Promise<void> {
     const key = addressKey(address);
+    if (this.dialsInFlight.has(key)) return;
+    this.dialsInFlight.add(key);
+    try {
+      await this.dialOnce(address, key, expectedNode, dispatcher);
+    } finally {
+      this.dialsInFlight.delete(key);
+    }
+  }
+
+  private async dialOnce(
+    address: Address,
+    key: string,
+    expectedNode: string | null,
+    dispatcher: Dispatcher,
+  ): Promise<void> {
     const ws = new WebSocket(`ws://${formatHost(address.host)}:${address.port}${PEER_PATH}`, {
       perMessageDeflate: false,
       maxPayload: this.options.settings.maxFrameBytes,
@@ -511,6 +526,8 @@ export class PeerMesh {
     });
     this.track(ws);
     const inbox = new Inbox(ws);
+    let socket: Socket | null = null;
+    ws.once('upgrade', (response: IncomingMessage) => (socket = response.socket));
     try {
       await new Promise<void>((resolve, reject) => {
         ws.once('open', resolve);
@@ -547,7 +564,15 @@ export class PeerMesh {
     }
     record.softwareVersion = peer.softwareVersion;
     if (!this.options.discovery.fqdnTld) record.learnedAddress = address;
-    const channel = this.openChannel(ws, inbox, peer.node, dispatcher, 'outbound', () => {});
+    const channel = this.openChannel(
+      ws,
+      socket,
+      inbox,
+      peer.node,
+      dispatcher,
+      'outbound',
+      () => {},
+    );
     record.outbound = channel;
     record.failures = 0;
     ws.on('close', () => {
@@ -609,6 +634,18 @@ export class PeerMesh {
       request: (method) => this.requestHandlers.get(method),
       oneWay: (method) => this.oneWayHandlers.get(method),
     };
+  }
+
+  private metricsFor(method: string): CallMetrics {
+    let metrics = this.callMetrics.get(method);
+    if (!metrics) {
+      metrics = {
+        ok: this.metrics.rpcs.labels({ method, outcome: 'ok' }),
+        duration: this.metrics.rpcDuration.labels({ method }),
+      };
+      this.callMetrics.set(method, metrics);
+    }
+    return metrics;
   }
 
   private backoff() {

@@ -8,12 +8,6 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-const EXP = new Set((process.env.QS_EXP ?? '').split(','));
-const CORK_MAX = Number([...EXP].find((e) => e.startsWith('cork='))?.slice(5) ?? 0);
-const EXP_CORK = EXP.has('cork') || CORK_MAX > 0;
-const EXP_TIMER = EXP.has('timer');
-const EXP_SERVE = EXP.has('serve');
-const SWEEP_MS = 25;
 import {
   PeerBackpressureError,
   PeerCancelledError,
@@ -24,6 +18,7 @@ import {
 } from '../../src/mesh/errors.js';
 import { FrameKind, decodeRpcFrame, encodeFrame, type RpcFrame } from '../../src/mesh/frames.js';
 import type { Inbox } from '../../src/mesh/inbox.js';
+import { WriteBatcher } from './write-batcher.js';
 
 export interface ChannelLimits {
   readonly maxInFlight: number;
@@ -52,15 +47,21 @@ export interface Dispatcher {
   oneWay(method: string): OneWayHandler | undefined;
 }
 
+/**
+ * Pending calls are checked for expiry this often, instead of arming a timer per call (a Timeout
+ * costs more than the rest of a call's bookkeeping); a call times out 0–10 ms after its deadline.
+ */
+const TIMEOUT_SWEEP_MS = 10;
+
 interface PendingCall {
+  readonly method: string;
+  readonly timeoutMs: number;
+  readonly deadline: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  cleanup(): void;
-  deadline?: number;
-  method?: string;
-  timeoutMs?: number;
+  /** Stops listening to the caller's AbortSignal; null without one. */
+  readonly detach: (() => void) | null;
 }
-const NOOP = () => {};
 
 export interface ChannelEvents {
   /** Any frame arrived from the peer: it is alive. */
@@ -75,16 +76,8 @@ export class RpcChannel {
   private readonly pending = new Map<number, PendingCall>();
   private readonly serving = new Map<number, AbortController>();
   private closedReason: string | null = null;
-  private readonly socket: Socket | null;
-  private corked = false;
+  private readonly batcher: WriteBatcher | null;
   private sweeper: NodeJS.Timeout | null = null;
-  private transmits = 0;
-  private flushes = 0;
-  private readonly uncork = () => {
-    this.flushes++;
-    this.corked = false;
-    this.socket?.uncork();
-  };
 
   constructor(
     private readonly ws: WebSocket,
@@ -93,8 +86,10 @@ export class RpcChannel {
     private readonly dispatcher: Dispatcher,
     private readonly events: ChannelEvents,
     inbox: Inbox,
+    /** The WebSocket's TCP socket, for coalescing writes; null sends every frame at once. */
+    socket: Socket | null = null,
   ) {
-    this.socket = EXP_CORK ? (ws as unknown as { _socket: Socket })._socket : null;
+    this.batcher = socket ? new WriteBatcher(socket) : null;
     ws.on('close', () => this.shutdown('connection closed'));
     inbox.handOff((data, isBinary) => this.receive(data, isBinary));
   }
@@ -130,42 +125,20 @@ export class RpcChannel {
     const refusal = this.checkSendable(frame.length);
     if (refusal) return Promise.reject(refusal);
 
-    if (EXP_TIMER && !options.signal) {
-      return new Promise<unknown>((resolve, reject) => {
-        this.pending.set(id, {
-          resolve,
-          reject,
-          cleanup: NOOP,
-          deadline: performance.now() + options.timeoutMs,
-          method,
-          timeoutMs: options.timeoutMs,
-        });
-        this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
-        this.transmit(frame);
-      });
-    }
     return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.abandon(id);
-        reject(
-          new PeerTimeoutError(
-            `call ${method} to ${this.peerName} timed out after ${options.timeoutMs}ms`,
-          ),
-        );
-      }, options.timeoutMs);
-      const onAbort = () => {
-        this.abandon(id);
-        reject(new PeerCancelledError(`call ${method} to ${this.peerName} cancelled`));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
-        resolve,
-        reject,
-        cleanup: () => {
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-        },
-      });
+      const { signal, timeoutMs } = options;
+      let detach: (() => void) | null = null;
+      if (signal) {
+        const onAbort = () => {
+          this.abandon(id);
+          reject(new PeerCancelledError(`call ${method} to ${this.peerName} cancelled`));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      const deadline = performance.now() + timeoutMs;
+      this.pending.set(id, { method, timeoutMs, deadline, resolve, reject, detach });
+      this.sweeper ??= setInterval(() => this.sweepExpired(), TIMEOUT_SWEEP_MS);
       this.transmit(frame);
     });
   }
@@ -202,49 +175,37 @@ export class RpcChannel {
     return null;
   }
 
-  private sweep(): void {
+  private transmit(frame: Buffer): void {
+    this.batcher?.beforeWrite();
+    this.ws.send(frame, { binary: true });
+    this.events.onBytes('sent', frame.length);
+  }
+
+  /** Times out expired calls; stops sweeping once nothing is pending. */
+  private sweepExpired(): void {
+    if (this.pending.size === 0) return this.stopSweeping();
     const now = performance.now();
     for (const [id, call] of this.pending) {
-      if (call.deadline !== undefined && call.deadline <= now) {
-        this.abandon(id);
-        call.reject(
-          new PeerTimeoutError(
-            `call ${call.method} to ${this.peerName} timed out after ${call.timeoutMs}ms`,
-          ),
-        );
-      }
+      if (call.deadline > now) continue;
+      this.abandon(id);
+      call.reject(
+        new PeerTimeoutError(
+          `call ${call.method} to ${this.peerName} timed out after ${call.timeoutMs}ms`,
+        ),
+      );
     }
   }
 
-  private inBatch = 0;
-  private batchLimit = 1;
-  private transmit(frame: Buffer): void {
-    this.transmits++;
-    if (!this.socket) {
-      // no corking
-    } else if (!this.corked) {
-      this.corked = true;
-      this.inBatch = 0;
-      this.batchLimit = EXP.has('exp') ? 1 : CORK_MAX;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    } else if (CORK_MAX > 0 && ++this.inBatch >= this.batchLimit) {
-      // Flush a full batch now so the peer can start on it; keep corking the rest of the tick.
-      this.flushes++;
-      this.inBatch = 0;
-      if (EXP.has('exp')) this.batchLimit = Math.min(this.batchLimit * 2, CORK_MAX);
-      this.socket.uncork();
-      this.socket.cork();
-    }
-    this.ws.send(frame, { binary: true });
-    this.events.onBytes('sent', frame.length);
+  private stopSweeping(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   /** Forget a call we no longer wait for, and tell the peer to stop working on it. */
   private abandon(id: number): void {
     const call = this.pending.get(id);
     if (!call) return;
-    call.cleanup();
+    call.detach?.();
     this.pending.delete(id);
     if (this.closedReason === null) this.transmit(encodeFrame([FrameKind.Cancel, id]));
   }
@@ -278,7 +239,6 @@ export class RpcChannel {
         return;
       case FrameKind.Cancel:
         this.serving.get(frame[1])?.abort();
-        this.servingLazy.get(frame[1])?.abort();
         return;
       case FrameKind.Heartbeat:
         this.transmit(encodeFrame([FrameKind.HeartbeatAck]));
@@ -291,7 +251,7 @@ export class RpcChannel {
   private settle(id: number, action: (call: PendingCall) => void): void {
     const call = this.pending.get(id);
     if (!call) return; // timed out or cancelled already: a late answer is dropped
-    call.cleanup();
+    call.detach?.();
     this.pending.delete(id);
     action(call);
   }
@@ -302,7 +262,7 @@ export class RpcChannel {
       this.reply(id, [FrameKind.Error, id, 'unknown_method', `no handler for ${method}`]);
       return;
     }
-    if (this.serving.size + this.servingLazy.size >= this.limits.maxInFlight) {
+    if (this.serving.size >= this.limits.maxInFlight) {
       this.reply(id, [
         FrameKind.Error,
         id,
@@ -311,7 +271,6 @@ export class RpcChannel {
       ]);
       return;
     }
-    if (EXP_SERVE) return this.serveDirect(id, handler, body);
     const controller = new AbortController();
     this.serving.set(id, controller);
     Promise.resolve()
@@ -324,40 +283,6 @@ export class RpcChannel {
         },
       )
       .finally(() => this.serving.delete(id));
-  }
-
-  /** Handler called synchronously; AbortController only created if the handler asks for the signal. */
-  private serveDirect(id: number, handler: RequestHandler, body: unknown): void {
-    const entry = new LazyAbort();
-    this.servingLazy.set(id, entry);
-    const peerName = this.peerName;
-    const context = {
-      from: peerName,
-      get signal() {
-        return entry.signal;
-      },
-    };
-    const ok = (result: unknown) => this.replyLazy(id, entry, [FrameKind.Response, id, result]);
-    const fail = (error: Error) => {
-      const code = error instanceof RpcHandlerError ? error.code : 'internal';
-      this.replyLazy(id, entry, [FrameKind.Error, id, code, error.message]);
-    };
-    let result: unknown;
-    try {
-      result = handler(body, context);
-    } catch (error) {
-      return fail(error as Error);
-    }
-    if (result instanceof Promise) result.then(ok, fail);
-    else ok(result);
-  }
-
-  private readonly servingLazy = new Map<number, LazyAbort>();
-
-  private replyLazy(id: number, entry: LazyAbort, frame: RpcFrame): void {
-    this.servingLazy.delete(id);
-    if (entry.aborted) return;
-    this.reply(id, frame);
   }
 
   private reply(id: number, frame: RpcFrame): void {
@@ -379,31 +304,12 @@ export class RpcChannel {
   private shutdown(reason: string): void {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
-    if (EXP.has('stats') && this.transmits > 1000)
-      console.error(
-        `[${process.pid}] to ${this.peerName}: ${this.transmits} frames, ${this.flushes} flushes, ${(this.transmits / Math.max(1, this.flushes)).toFixed(1)} frames/flush`,
-      );
+    this.stopSweeping();
     for (const [id, call] of this.pending) {
-      call.cleanup();
+      call.detach?.();
       call.reject(new PeerUnavailableError(`connection to ${this.peerName} lost: ${reason}`));
       this.pending.delete(id);
     }
     for (const controller of this.serving.values()) controller.abort();
-    for (const entry of this.servingLazy.values()) entry.abort();
-    if (this.sweeper) clearInterval(this.sweeper);
-  }
-}
-
-class LazyAbort {
-  aborted = false;
-  private controller: AbortController | null = null;
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.aborted) this.controller.abort();
-    return this.controller.signal;
-  }
-  abort(): void {
-    this.aborted = true;
-    this.controller?.abort();
   }
 }

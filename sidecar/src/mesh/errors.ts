@@ -8,10 +8,17 @@ export abstract class PeerCallError extends Error {
   abstract readonly outcome: RpcOutcome;
 }
 
-/** No authenticated connection to the peer right now. */
+/** No authenticated connection to the peer right now, or it was lost while the call waited. */
 export class PeerUnavailableError extends PeerCallError {
   override readonly name = 'PeerUnavailableError';
   readonly outcome = 'unavailable';
+  constructor(
+    message: string,
+    /** The request had already been sent, so the peer may have acted on it. */
+    readonly requestSent = false,
+  ) {
+    super(message);
+  }
 }
 
 /** Refused locally without sending: in-flight or send-queue limit reached, or message too large. */

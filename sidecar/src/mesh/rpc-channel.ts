@@ -276,7 +276,7 @@ export class RpcChannel {
     this.closedReason = reason;
     for (const [id, call] of this.pending) {
       call.cleanup();
-      call.reject(new PeerUnavailableError(`connection to ${this.peerName} lost: ${reason}`));
+      call.reject(new PeerUnavailableError(`connection to ${this.peerName} lost: ${reason}`, true));
       this.pending.delete(id);
     }
     for (const controller of this.serving.values()) controller.abort();

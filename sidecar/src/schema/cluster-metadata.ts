@@ -14,22 +14,30 @@ import { PeerRemoteError, RpcHandlerError } from '../mesh/errors.js';
 import type { PeerMesh } from '../mesh/peer-mesh.js';
 import type { ApplyResult, MetadataStateMachine } from '../metadata/index.js';
 import { encodeCommand } from '../metadata/index.js';
-import { RequestRejectedError, bootstrapState, type RaftNodeStatus } from '../raft/core/index.js';
+import { RequestRejectedError, type RaftNodeStatus } from '../raft/core/index.js';
 import type { ConfChange } from '../raft/types.js';
-import {
-  decideBootstrap,
-  type BootstrapDecision,
-  type PeerBootstrapInfo,
-} from '../raft/driver/bootstrap.js';
 import { meshTransport, serveRaftMessages } from '../raft/driver/mesh-transport.js';
 import {
   RaftDriver,
   RaftTimeoutError,
-  ProposalDroppedError,
+  type Committed,
   type RaftTiming,
 } from '../raft/driver/raft-driver.js';
 import { RaftMetrics } from '../raft/driver/raft-metrics.js';
 import { DurableRaftStorage } from '../raft/storage/durable-storage.js';
+import {
+  appliedNotVisible,
+  fromForwarded,
+  fromRaftRead,
+  fromRaftWrite,
+  notApplied,
+} from './outcomes.js';
+import {
+  decideStartup,
+  requestJoin,
+  serveStartupRpcs,
+  type StartupContext,
+} from './raft-startup.js';
 import { HttpError } from '../http/errors.js';
 import { MetadataStore } from './metadata-store.js';
 import { buildCommand, isSchemaOperation, type SchemaOperation } from './operations.js';
@@ -57,14 +65,11 @@ export interface SchemaChangeResult {
 }
 
 const RPC = {
-  bootstrapInfo: 'raft.bootstrapInfo',
-  join: 'raft.join',
   execute: 'schema.execute',
   leaderVersion: 'schema.leaderVersion',
   statistics: 'cluster.statistics',
   membership: 'cluster.membership',
 } as const;
-const BOOTSTRAP_POLL_MS = 500;
 const FORWARD_ATTEMPTS = 3;
 
 export class ClusterMetadata {
@@ -151,7 +156,7 @@ export class ClusterMetadata {
     for (let attempt = 1; ; attempt++) {
       const status = driver.status();
       const leader = status.leader;
-      if (!leader) throw noLeader(`no raft leader (term ${status.term}); nothing was applied`);
+      if (!leader) throw notApplied(`no raft leader (term ${status.term})`);
       let version: number;
       if (leader === this.options.nodeName) {
         version = await onLeader(deadline);
@@ -162,23 +167,20 @@ export class ClusterMetadata {
           })) as { version: number };
           version = answer.version;
         } catch (error) {
-          // The leader moved while the call was under way: ask the new one.
+          // The leader moved while the call was under way (it refused before proposing): ask the new one.
           const moved = error instanceof PeerRemoteError && error.code === 'not_leader';
           if (moved && attempt < FORWARD_ATTEMPTS) {
             await new Promise((resolve) => setTimeout(resolve, this.options.timing.tickMs));
             continue;
           }
-          throw fromRemote(error, leader);
+          throw fromForwarded(error, leader);
         }
       }
-      await driver.waitApplied(version, Math.max(1, deadline - Date.now())).catch(() => {
-        throw new HttpError(
-          503,
-          `applied at version ${version}, but this node has not caught up yet`,
-          {
-            'Retry-After': '1',
-          },
-        );
+      // Applied on the leader; this node answers once it has applied it too (read-your-writes
+      // here). It gets at least a heartbeat's worth of time even if the leader used the deadline.
+      const wait = Math.max(deadline - Date.now(), this.options.timing.tickMs * 5);
+      await driver.waitApplied(version, wait).catch(() => {
+        throw appliedNotVisible(version);
       });
       return { version };
     }
@@ -186,7 +188,7 @@ export class ClusterMetadata {
 
   private async changeMembershipAsLeader(change: ConfChange, deadline: number): Promise<number> {
     const driver = this.running();
-    this.requireQuorum(driver.status());
+    this.requireQuorum(driver);
     try {
       const committed = await driver.proposeConfChange(change, Math.max(1, deadline - Date.now()));
       this.log.info({ change, conf: committed.result }, 'membership change committed');
@@ -195,7 +197,7 @@ export class ClusterMetadata {
       if (error instanceof RequestRejectedError && error.reason === 'invalidConfChange') {
         throw new HttpError(422, `invalid membership change: ${error.message}`);
       }
-      throw toHttpError(error);
+      throw fromRaftWrite(error);
     }
   }
 
@@ -203,24 +205,31 @@ export class ClusterMetadata {
    * A leader that already knows it cannot reach a quorum refuses at once: nothing gets appended
    * that a later leader could still commit behind the client's back.
    */
-  private requireQuorum(status: RaftNodeStatus): void {
-    const voters = status.confState.voters;
-    const active = voters.filter(
-      (v) => v === this.options.nodeName || status.progress?.[v]?.recentActive,
+  private requireQuorum(driver: RaftDriver): void {
+    const voters = driver.status().confState.voters;
+    const window = this.options.timing.tickMs * this.options.timing.electionTicks;
+    const reachable = voters.filter(
+      (v) => v === this.options.nodeName || driver.heardFrom(v, window),
     );
-    if (active.length < Math.floor(voters.length / 2) + 1) {
-      throw noLeader(
-        `the leader reaches only ${active.length} of ${voters.length} voters; nothing was applied`,
-      );
+    if (reachable.length < Math.floor(voters.length / 2) + 1) {
+      throw notApplied(`the leader hears from only ${reachable.length} of ${voters.length} voters`);
     }
   }
 
   private async executeAsLeader(operation: SchemaOperation, deadline: number): Promise<number> {
     const driver = this.running();
+    this.requireQuorum(driver);
+    // Validate against everything committed so far: a new leader may not have applied what its
+    // predecessor acknowledged yet. The barrier also waits for its first commit in this term.
+    try {
+      await driver.readBarrier(Math.max(1, deadline - Date.now()));
+    } catch (error) {
+      throw error instanceof RaftTimeoutError
+        ? notApplied(`the leader could not confirm its state in time`)
+        : fromRaftWrite(error);
+    }
     const status = driver.status();
-    this.requireQuorum(status);
-    const voters = status.confState.voters;
-    const members = [...voters, ...status.confState.learners];
+    const members = [...status.confState.voters, ...status.confState.learners];
     const built = buildCommand(
       operation,
       this.store.current,
@@ -230,17 +239,19 @@ export class ClusterMetadata {
     if ('error' in built) throw new HttpError(built.error.status, built.error.message);
     const early = this.store.current.precheck(built.command);
     if (!early.ok) throw new HttpError(early.status, early.message);
+    let committed: Committed<ApplyResult>;
     try {
-      const committed = await driver.propose<ApplyResult>(
+      committed = await driver.propose<ApplyResult>(
         encodeCommand(built.command),
         Math.max(1, deadline - Date.now()),
       );
-      const result = committed.result;
-      if (!result.ok) throw new HttpError(result.status, result.message);
-      return committed.index;
     } catch (error) {
-      throw toHttpError(error);
+      throw fromRaftWrite(error);
     }
+    // Applied everywhere with this result: a rejected command changed nothing anywhere.
+    if (!committed.result.ok)
+      throw new HttpError(committed.result.status, committed.result.message);
+    return committed.index;
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -256,23 +267,27 @@ export class ClusterMetadata {
         case 'LeaderOnly':
           await driver.readBarrier(timeoutMs);
           break;
-        case 'LeaderOnMismatch': {
-          const leader = driver.status().leader;
-          if (leader && leader !== this.options.nodeName) {
-            const { version } = (await this.options.mesh.call(leader, RPC.leaderVersion, null, {
-              timeoutMs,
-            })) as {
-              version: number;
-            };
-            await driver.waitApplied(version, timeoutMs);
-          }
+        case 'LeaderOnMismatch':
+          await driver.waitApplied(await this.leaderCommitIndex(driver, timeoutMs), timeoutMs);
           break;
-        }
       }
     } catch (error) {
-      throw toHttpError(error);
+      throw fromRaftRead(error);
     }
     return this.store.current;
+  }
+
+  /** The leader's commit index (this node's own when it leads); fails without a leader. */
+  private async leaderCommitIndex(driver: RaftDriver, timeoutMs: number): Promise<number> {
+    const { leader, commit } = driver.status();
+    if (!leader) throw new Error('no raft leader known');
+    if (leader === this.options.nodeName) return commit;
+    const answer = (await this.options.mesh.call(leader, RPC.leaderVersion, null, {
+      timeoutMs,
+    })) as {
+      version: number;
+    };
+    return answer.version;
   }
 
   /** This node's row of /v1/cluster/statistics (Weaviate's shape, the fields we have). */
@@ -346,8 +361,9 @@ export class ClusterMetadata {
   private async transferLeadershipAway(driver: RaftDriver): Promise<void> {
     const status = driver.status();
     if (status.role !== 'leader' || !status.progress) return;
+    const window = this.options.timing.tickMs * this.options.timing.electionTicks;
     const candidates = status.confState.voters
-      .filter((v) => v !== this.options.nodeName)
+      .filter((v) => v !== this.options.nodeName && driver.heardFrom(v, window))
       .map((v) => ({ v, match: status.progress?.[v]?.match ?? 0 }))
       .sort((a, b) => b.match - a.match);
     const target = candidates[0]?.v;
@@ -366,32 +382,29 @@ export class ClusterMetadata {
     }
   }
 
+  private startupContext(): StartupContext {
+    return {
+      nodeName: this.options.nodeName,
+      join: this.options.join,
+      bootstrapExpect: this.options.bootstrapExpect,
+      mesh: this.options.mesh,
+      logger: this.log,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      stopped: () => this.stopped,
+      onWaiting: (reason) => (this.waitingReason = reason),
+    };
+  }
+
   private async bringUp(): Promise<void> {
     const storage = this.storage!;
-    const hasState = storage.lastIndex() > 0 || storage.initialState().hardState.term > 0;
-    let decision: BootstrapDecision = hasState
-      ? { action: 'restart' }
-      : { action: 'wait', reason: 'starting' };
-    while (decision.action === 'wait' && !this.stopped) {
-      decision = decideBootstrap({
-        self: this.options.nodeName,
-        join: this.options.join,
-        bootstrapExpect: this.options.bootstrapExpect,
-        selfHasState: false,
-        peers: await this.probePeers(),
-      });
-      if (decision.action === 'wait') {
-        if (decision.reason !== this.waitingReason)
-          this.log.info({ reason: decision.reason }, 'waiting to bootstrap');
-        this.waitingReason = decision.reason;
-        await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_POLL_MS));
-      }
-    }
-    if (this.stopped) return;
-    if (decision.action === 'bootstrap') {
-      const initial = bootstrapState(decision.voters, MetadataStore.emptySnapshot());
-      await storage.save({ snapshot: initial.snapshot, hardState: initial.hardState });
-      this.log.info({ voters: decision.voters }, 'bootstrapped a new cluster');
+    const context = this.startupContext();
+    const decision = await decideStartup(context, storage);
+    if (!decision || this.stopped) return;
+    if (decision.action === 'rejoinAsAmnesiac') {
+      // Not one Raft message may be handled before the cluster has forgotten this node.
+      this.waitingReason = 'lost raft state: waiting to be removed and re-added as a learner';
+      await requestJoin(context, () => false, true);
+      if (this.stopped) return;
     }
     this.log.info({ action: decision.action }, 'starting raft');
     const driver = new RaftDriver({
@@ -408,67 +421,31 @@ export class ClusterMetadata {
     });
     this.driver = driver;
     driver.start();
-    if (decision.action === 'requestJoin') await this.requestJoin(driver);
-  }
-
-  /** Asks the cluster (any node; it forwards to the leader) to add this node as a learner. */
-  private async requestJoin(driver: RaftDriver): Promise<void> {
-    const self = this.options.nodeName;
     const isMember = () => {
       const conf = driver.status().confState;
-      return conf.voters.includes(self) || conf.learners.includes(self);
+      return (
+        conf.voters.includes(this.options.nodeName) || conf.learners.includes(this.options.nodeName)
+      );
     };
-    while (!this.stopped && !isMember()) {
-      for (const peer of this.options.mesh.view().filter((p) => p.state === 'alive')) {
-        try {
-          await this.options.mesh.call(
-            peer.name,
-            RPC.join,
-            { node: self },
-            { timeoutMs: this.options.requestTimeoutMs },
-          );
-          this.log.info({ via: peer.name }, 'joined the cluster as a learner');
-          return;
-        } catch (error) {
-          this.log.debug({ via: peer.name, err: (error as Error).message }, 'join request failed');
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_POLL_MS));
-    }
-  }
-
-  private async probePeers(): Promise<Map<string, PeerBootstrapInfo>> {
-    const peers = new Map<string, PeerBootstrapInfo>();
-    const names = new Set([...this.options.join, ...this.options.mesh.view().map((p) => p.name)]);
-    names.delete(this.options.nodeName);
-    await Promise.all(
-      [...names].map(async (name) => {
-        try {
-          const info = (await this.options.mesh.call(name, RPC.bootstrapInfo, null, {
-            timeoutMs: 1000,
-          })) as {
-            hasState: boolean;
-          };
-          peers.set(name, { reachable: true, hasState: info.hasState === true });
-        } catch {
-          peers.set(name, { reachable: false, hasState: false });
-        }
-      }),
-    );
-    return peers;
+    // A node restarted before its first snapshot arrived is not a member yet either.
+    if (decision.action === 'requestJoin' || !isMember()) await requestJoin(context, isMember);
   }
 
   private serveRpcs(): void {
     const { mesh } = this.options;
-    serveRaftMessages(mesh, (message, from) => this.driver?.receive(message, from));
-    mesh.handle(RPC.statistics, () => this.statisticsRow());
-    mesh.handle(RPC.bootstrapInfo, () => {
-      const storage = this.storage;
-      return {
-        hasState:
-          !!storage && (storage.lastIndex() > 0 || storage.initialState().hardState.term > 0),
-      };
+    serveRaftMessages(mesh, (message, from) => {
+      if (!this.driver) return false;
+      this.driver.receive(message, from);
+      return true;
     });
+    serveStartupRpcs(
+      mesh,
+      () => this.storage,
+      () => this.leaderDriver(),
+      this.options.requestTimeoutMs,
+      this.log,
+    );
+    mesh.handle(RPC.statistics, () => this.statisticsRow());
     mesh.handle(
       RPC.execute,
       this.leaderOnly(isSchemaOperation, 'schema operation', (op, deadline) =>
@@ -484,21 +461,6 @@ export class ClusterMetadata {
     mesh.handle(RPC.leaderVersion, () => {
       this.leaderDriver();
       return { version: this.driver!.status().commit };
-    });
-    mesh.handle(RPC.join, async (body) => {
-      const node = (body as { node?: unknown } | null)?.node;
-      if (typeof node !== 'string')
-        throw new RpcHandlerError('bad_request', 'join needs a node name');
-      const driver = this.leaderDriver();
-      const conf = driver.status().confState;
-      if (conf.voters.includes(node) || conf.learners.includes(node)) return { added: false };
-      try {
-        await driver.proposeConfChange({ type: 'addLearner', node }, this.options.requestTimeoutMs);
-      } catch (error) {
-        throw new RpcHandlerError('join_failed', (error as Error).message);
-      }
-      this.log.info({ node }, 'added a learner');
-      return { added: true };
     });
   }
 
@@ -550,36 +512,4 @@ function isConfChange(value: unknown): value is ConfChange {
     typeof v?.node === 'string' &&
     (v.type === 'addVoter' || v.type === 'addLearner' || v.type === 'removeNode')
   );
-}
-
-function noLeader(message: string): HttpError {
-  return new HttpError(503, message, { 'Retry-After': '1' });
-}
-
-/** Raft outcomes as HTTP answers; an unknown outcome is said to be one. */
-function toHttpError(error: unknown): Error {
-  if (error instanceof HttpError) return error;
-  if (error instanceof RequestRejectedError) {
-    return noLeader(`not accepted by raft (${error.message}); nothing was applied`);
-  }
-  if (error instanceof ProposalDroppedError)
-    return noLeader(`${error.message}; nothing was applied`);
-  if (error instanceof RaftTimeoutError) {
-    return new HttpError(503, `${error.message}: no quorum? The change may still apply later`, {
-      'Retry-After': '1',
-    });
-  }
-  return error as Error;
-}
-
-/** Errors from the leader, re-rendered for our caller. */
-function fromRemote(error: unknown, leader: string): Error {
-  const code = (error as { code?: unknown }).code;
-  const message = (error as Error).message.replace(new RegExp(`^${leader}: `), '');
-  if (typeof code === 'string' && code.startsWith('http_'))
-    return new HttpError(Number(code.slice(5)), message);
-  if (code === 'not_leader') return noLeader('leadership is moving; nothing was applied');
-  return new HttpError(503, `forwarding to the leader ${leader} failed: ${message}`, {
-    'Retry-After': '1',
-  });
 }

@@ -2,10 +2,10 @@
  * Raft metadata across real node processes with real files: bootstrap, schema changes through
  * any node, leader crashes, restarts, a full cold start, a corrupt log tail, and no quorum.
  */
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestCluster, api, articleClass, errorMessage } from '../support/cluster.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 let cluster: TestCluster;
 
@@ -162,7 +162,6 @@ describe('a three-node Raft cluster', () => {
       .filter((f) => f.startsWith('wal-'))
       .sort();
     const newest = join(raftDir, segments[segments.length - 1]!);
-    const sizeBefore = statSync(newest).size;
     appendFileSync(
       newest,
       Buffer.from([0x00, 0x00, 0x10, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03]),
@@ -174,10 +173,55 @@ describe('a three-node Raft cluster', () => {
     );
     const opened = proc.logs().find((l) => l.msg === 'raft log opened');
     expect(JSON.stringify(opened)).toMatch(/truncat/i);
-    expect(statSync(newest).size).toBeLessThanOrEqual(sizeBefore + 11);
     await waitFor(
       'victim ready',
       async () => (await api(cluster.url(victim.name, '/v1/.well-known/ready'))).status === 200,
     );
+  });
+
+  it('removes a voter whose disk was wiped and re-adds it as a learner that catches up', async () => {
+    const victim = cluster.nodes[1]!;
+    await cluster.kill(victim.name);
+    rmSync(join(victim.dataDir, 'raft'), { recursive: true, force: true });
+    cluster.launch(victim);
+    await waitFor(
+      'wiped node back with the full schema',
+      async () => (await api(cluster.url(victim.name, '/v1/schema/AfterCrash'))).status === 200,
+      { timeoutMs: 20_000 },
+    );
+    const members = (await api(cluster.url('node-0', '/v1/cluster/members'))).body as {
+      voters: string[];
+      learners: string[];
+    };
+    expect(members.learners).toEqual([victim.name]);
+    expect(members.voters).not.toContain(victim.name);
+    // An operator (or the operator) promotes it back once it has caught up.
+    expect(
+      (
+        await api(cluster.url('node-0', `/v1/cluster/members/${victim.name}`), 'PUT', {
+          voter: true,
+        })
+      ).status,
+    ).toBe(200);
+  });
+});
+
+describe('bootstrap safety', () => {
+  it('never founds a cluster while a RAFT_JOIN node has not answered, even with one expected voter', async () => {
+    const lonely = await TestCluster.start(3, { RAFT_BOOTSTRAP_EXPECT: '1' }, ['node-0']);
+    try {
+      await sleep(1500);
+      const ready = (await api(lonely.url('node-0', '/v1/.well-known/ready'))).body as {
+        checks: { raft: { detail: string } };
+      };
+      expect(ready.checks.raft.detail).toContain(
+        'waiting for every RAFT_JOIN node to answer before bootstrapping: node-1, node-2',
+      );
+      expect(
+        (await api(lonely.url('node-0', '/v1/schema'), 'POST', articleClass('Orphan'))).status,
+      ).toBe(503);
+    } finally {
+      await lonely.stopAll();
+    }
   });
 });

@@ -35,7 +35,12 @@ export class TestCluster {
     private readonly env: Record<string, string>,
   ) {}
 
-  static async start(size: number, extraEnv: Record<string, string> = {}): Promise<TestCluster> {
+  /** Starts `size` nodes (or only those named in `launchOnly`; the others exist but stay down). */
+  static async start(
+    size: number,
+    extraEnv: Record<string, string> = {},
+    launchOnly?: readonly string[],
+  ): Promise<TestCluster> {
     const names = Array.from({ length: size }, (_, i) => `node-${i}`);
     const nodes: ClusterNode[] = [];
     for (const name of names) {
@@ -54,8 +59,9 @@ export class TestCluster {
       ...extraEnv,
     };
     const cluster = new TestCluster(nodes, env);
-    for (const node of nodes) cluster.launch(node);
-    await Promise.all(nodes.map((n) => waitLive(n.ports.http)));
+    const launched = nodes.filter((n) => !launchOnly || launchOnly.includes(n.name));
+    for (const node of launched) cluster.launch(node);
+    await Promise.all(launched.map((n) => waitLive(n.ports.http)));
     return cluster;
   }
 

@@ -4,6 +4,7 @@
  * The mesh authenticates every connection, and the driver drops any message whose claimed
  * sender differs from the authenticated peer it came from.
  */
+import { RpcHandlerError } from '../../mesh/errors.js';
 import type { PeerMesh } from '../../mesh/peer-mesh.js';
 import type { Message } from '../core/index.js';
 import type { RaftTransport } from './raft-driver.js';
@@ -23,14 +24,18 @@ export function meshTransport(mesh: PeerMesh): RaftTransport {
   };
 }
 
-/** Routes incoming Raft traffic to `receive(message, authenticatedSender)`. */
+/**
+ * Routes incoming Raft traffic to `receive(message, authenticatedSender)`, which returns false
+ * when this node cannot take it yet (Raft not started): a snapshot is then reported undelivered.
+ */
 export function serveRaftMessages(
   mesh: PeerMesh,
-  receive: (message: Message, from: string) => void,
+  receive: (message: Message, from: string) => boolean,
 ): void {
-  mesh.handleOneWay(RAFT_MESSAGE, (body, from) => receive(body as Message, from));
+  mesh.handleOneWay(RAFT_MESSAGE, (body, from) => void receive(body as Message, from));
   mesh.handle(RAFT_SNAPSHOT, (body, context) => {
-    receive(body as Message, context.from);
+    if (!receive(body as Message, context.from))
+      throw new RpcHandlerError('not_ready', 'raft is not running here yet');
     return true;
   });
 }

@@ -95,20 +95,30 @@ export class RaftDriver {
   private readonly reads = new Map<string, (index: number) => void>();
   private appliedWaiters: IndexWaiter[] = [];
   private applied: number;
+  /** Membership as of `applied`: what a snapshot taken at `applied` must record. */
+  private appliedConf: ConfState;
   private lastSnapshotIndex: number;
   private leader: string | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private processing = false;
+  private readyOutstanding = false;
+  /** Leader snapshots that arrived while a Ready was outstanding; stepped after its advance. */
+  private heldSnapshots: Message[] = [];
   private stopped = false;
+  /** Read contexts never repeat across restarts, so a stale answer can never match a new read. */
+  private readonly readPrefix = Math.floor(Math.random() * 2 ** 32).toString(36);
   private readCounter = 0;
-  /** The newest hard state from the core; its commit index may not be written yet (see handle). */
-  private latestHardState: HardState | null = null;
+  /** The newest hard state; its commit index may not be on disk yet (see handleReady). */
+  private unsyncedHardState: HardState | null = null;
+  /** When each peer last sent this node a Raft message, for the leader's quorum check. */
+  private readonly lastHeard = new Map<string, number>();
 
   constructor(private readonly options: RaftDriverOptions) {
     this.log = options.logger.child({ component: 'raft' });
     const snapshot = options.storage.snapshot();
     options.stateMachine.restore(snapshot.data);
     this.applied = snapshot.metadata.index;
+    this.appliedConf = snapshot.metadata.confState;
     this.lastSnapshotIndex = snapshot.metadata.index;
     this.node = new RaftNode({
       id: options.id,
@@ -122,10 +132,10 @@ export class RaftDriver {
   }
 
   start(): void {
-    this.ticker = setInterval(() => {
-      this.node.tick();
-      this.kick();
-    }, this.options.timing.tickMs);
+    this.ticker = setInterval(
+      () => this.guarded(() => this.node.tick()),
+      this.options.timing.tickMs,
+    );
     this.kick();
     const s = this.node.status();
     this.log.info(
@@ -151,14 +161,27 @@ export class RaftDriver {
   /** Steps a message from the authenticated peer `from` (a message claiming another sender is dropped). */
   receive(message: unknown, from: string): void {
     if (this.stopped) return;
-    const claimed = (message as { from?: unknown } | null)?.from;
+    const { from: claimed, type } = (message ?? {}) as { from?: unknown; type?: unknown };
     if (claimed !== from) {
       this.options.metrics.droppedMessages.inc({ reason: 'spoofed' });
       return;
     }
-    const result = this.node.step(message as Message);
-    if (result !== 'accepted') this.options.metrics.droppedMessages.inc({ reason: result });
-    this.kick();
+    this.lastHeard.set(from, Date.now());
+    // A snapshot replaces membership at once; stepping it while the outstanding Ready still has
+    // committed entries to apply would apply those entries' membership changes on top of it.
+    if (type === 'snapshot' && this.readyOutstanding) {
+      this.heldSnapshots.push(message as Message);
+      return;
+    }
+    this.guarded(() => {
+      const result = this.node.step(message as Message);
+      if (result !== 'accepted') this.options.metrics.droppedMessages.inc({ reason: result });
+    });
+  }
+
+  /** Whether `peer` sent this node any Raft message within the last `windowMs`. */
+  heardFrom(peer: string, windowMs: number): boolean {
+    return Date.now() - (this.lastHeard.get(peer) ?? Number.NEGATIVE_INFINITY) <= windowMs;
   }
 
   /**
@@ -178,13 +201,11 @@ export class RaftDriver {
    * committed before the call, as confirmed by the leader with a quorum.
    */
   async readBarrier(timeoutMs: number): Promise<number> {
-    const context = `${this.options.id}/${++this.readCounter}`;
+    const context = `${this.options.id}/${this.readPrefix}/${++this.readCounter}`;
+    this.node.readIndex(context); // may throw (no leader): before anything is registered
+    this.kick();
     const index = await this.withTimeout(
-      new Promise<number>((resolve) => {
-        this.reads.set(context, resolve);
-        this.node.readIndex(context);
-        this.kick();
-      }),
+      new Promise<number>((resolve) => this.reads.set(context, resolve)),
       timeoutMs,
       () => this.reads.delete(context),
       'read index',
@@ -216,40 +237,64 @@ export class RaftDriver {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
-    for (const waiter of this.proposals.values())
-      waiter.reject(new RaftTimeoutError('node is shutting down'));
+    for (const waiter of this.proposals.values()) {
+      waiter.reject(new RaftTimeoutError('node is shutting down; the outcome is unknown'));
+    }
     this.proposals.clear();
     while (this.processing) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   // ---- the Ready loop -------------------------------------------------------------------------
 
+  /** Runs an input to the core, then the Ready loop; a throw means this node must stop. */
+  private guarded(input: () => void): void {
+    if (this.stopped) return;
+    try {
+      input();
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.kick();
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.log.fatal({ err: error }, 'raft cannot continue (storage failure or broken invariant)');
+    this.options.onFatal(error);
+  }
+
   private kick(): void {
     if (this.processing || this.stopped) return;
     this.processing = true;
-    setImmediate(() => void this.process());
+    setImmediate(() => void this.runReadyLoop());
   }
 
-  private async process(): Promise<void> {
+  private async runReadyLoop(): Promise<void> {
     try {
-      while (!this.stopped && this.node.hasReady()) await this.handle(this.node.ready());
+      while (!this.stopped && this.node.hasReady()) {
+        this.readyOutstanding = true;
+        await this.handleReady(this.node.ready());
+        this.readyOutstanding = false;
+        for (const held of this.heldSnapshots.splice(0)) this.node.step(held);
+      }
     } catch (error) {
-      this.stopped = true;
-      if (this.ticker) clearInterval(this.ticker);
-      this.log.fatal({ err: error }, 'raft storage failure; this node must stop');
-      this.options.onFatal(error as Error);
+      this.fail(error as Error);
     } finally {
+      this.readyOutstanding = false;
       this.processing = false;
     }
   }
 
-  private async handle(rd: Ready): Promise<void> {
+  private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.noteSoftState(rd.softState.leader, rd.softState.role);
     // 1. Durable first: nothing below may depend on state that a crash could lose. A Ready that
     //    only advances the commit index needs no write at all: Raft does not require the commit
     //    index to be durable (a restarted node learns it again from the leader), and skipping
     //    the fsync takes one disk flush off every change's critical path.
-    if (rd.hardState) this.latestHardState = rd.hardState;
+    if (rd.hardState) this.unsyncedHardState = rd.hardState;
     if (rd.mustSync) {
       const started = process.hrtime.bigint();
       await this.options.storage.save({
@@ -295,7 +340,8 @@ export class RaftDriver {
     let result: unknown;
     if (entry.type === 'confChange') {
       const change = decodeConfChange(entry.data);
-      result = this.node.applyConfChange(change);
+      this.appliedConf = this.node.applyConfChange(change);
+      result = this.appliedConf;
       this.log.info({ index: entry.index, change, conf: result }, 'membership changed');
     } else {
       const started = process.hrtime.bigint();
@@ -312,6 +358,7 @@ export class RaftDriver {
   private restore(snapshot: Snapshot): void {
     this.options.stateMachine.restore(snapshot.data);
     this.applied = snapshot.metadata.index;
+    this.appliedConf = snapshot.metadata.confState;
     this.lastSnapshotIndex = snapshot.metadata.index;
     // Proposals inside the snapshot were applied somewhere, but their results are not known here.
     for (const [index, waiter] of this.proposals) {
@@ -335,9 +382,10 @@ export class RaftDriver {
     const started = process.hrtime.bigint();
     const index = this.applied;
     // The storage only snapshots committed state it knows of: write the lazily kept commit index.
-    if (this.latestHardState) await this.options.storage.save({ hardState: this.latestHardState });
+    if (this.unsyncedHardState)
+      await this.options.storage.save({ hardState: this.unsyncedHardState });
     const data = this.options.stateMachine.snapshot();
-    await this.options.storage.createSnapshot(index, this.node.status().confState, data);
+    await this.options.storage.createSnapshot(index, this.appliedConf, data);
     this.lastSnapshotIndex = index;
     const compactTo = index - this.options.compactionMargin;
     if (compactTo >= this.options.storage.firstIndex())
@@ -381,19 +429,23 @@ export class RaftDriver {
       return Promise.reject(error as Error);
     }
     this.kick();
+    let waiter!: ProposalWaiter;
     const outcome = new Promise<Committed<T>>((resolve, reject) => {
-      this.proposals.set(entry.index, {
+      waiter = {
         term: entry.term,
         resolve: (result) => resolve({ index: entry.index, result: result as T }),
         reject,
-      });
+      };
     });
-    return this.withTimeout(
-      outcome,
-      timeoutMs,
-      () => this.proposals.delete(entry.index),
-      `proposal at index ${entry.index}`,
-    ).then(
+    // An older waiter at this index belongs to an entry since cut from the log: it never applies.
+    this.proposals
+      .get(entry.index)
+      ?.reject(new ProposalDroppedError(`proposal at index ${entry.index} was superseded`));
+    this.proposals.set(entry.index, waiter);
+    const forget = () => {
+      if (this.proposals.get(entry.index) === waiter) this.proposals.delete(entry.index);
+    };
+    return this.withTimeout(outcome, timeoutMs, forget, `proposal at index ${entry.index}`).then(
       (committed) => {
         this.options.metrics.proposalDuration.observe({ outcome: 'ok' }, seconds(started));
         return committed;
