@@ -9,7 +9,6 @@ import { read } from '../src/config/env-reader.js';
 import { freePort } from '../src/local/free-port.js';
 import { PeerMesh } from '../src/mesh/peer-mesh.js';
 import { createResolver } from '../src/mesh/resolver.js';
-import { PeerMesh as ExperimentalMesh } from './experiments/peer-mesh.js'; // EXPERIMENT-TEMP
 
 export const SERVER_NODE = 'bench-server';
 export const CLIENT_NODE = 'bench-client';
@@ -69,8 +68,7 @@ export async function startBenchMesh(
 }
 
 function createMesh(nodeName: string, seeds: readonly string[], peerPort: number): PeerMesh {
-  const Mesh = (process.env.QS_EXP ? ExperimentalMesh : PeerMesh) as typeof PeerMesh; // EXPERIMENT-TEMP
-  return new Mesh({
+  return new PeerMesh({
     identity: {
       clusterId: 'bench',
       nodeName,

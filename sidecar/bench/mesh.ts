@@ -20,19 +20,16 @@ import {
   startBenchMesh,
   type MeshServerReady,
 } from './mesh-node.js';
+import { printHeader, printProgress, printSummary } from './mesh-report.js';
 import { UsageError, choice, listFlag, numberFlag } from './support/args.js';
 import { BenchChild } from './support/child-process.js';
 import { PlacementSampler, cpuCount, machineBusyUs } from './support/machine.js';
 import { childProfileFlags, profileSelf } from './support/profile.js';
-import { environmentLines, formatCount, formatFixed, formatTable } from './support/report.js';
-import { LatencySamples, median, microsSince } from './support/stats.js';
+import { LatencySamples, microsSince } from './support/stats.js';
 
-const TARGET_RATIO = 0.7;
-/** Enough for every sample of a default case at ~110k ops/s; longer runs are reservoir-sampled. */
+/** Every sample of a 3 s case up to ~350k ops/s (8 MiB); beyond that, a uniform reservoir. */
 const SAMPLE_CAPACITY = 1 << 20;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Above this share of the machine used by other processes, the figures are flagged unreliable. */
-const NOISY_OTHER_LOAD = 0.1;
 
 const USAGE = `usage: npm run bench -- mesh [flags]
   --seconds S      measured window per case (default 3)
@@ -43,7 +40,7 @@ const USAGE = `usage: npm run bench -- mesh [flags]
   --cases LIST     raw, rpc or both (default raw,rpc)
   --cpu-prof DIR   write CPU profiles of both processes to DIR`;
 
-interface Options {
+export interface Options {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly repeats: number;
@@ -53,7 +50,7 @@ interface Options {
   readonly cpuProfDir: string | null;
 }
 
-interface CaseResult {
+export interface CaseResult {
   readonly kind: CaseKind;
   readonly inFlight: number;
   readonly round: number;
@@ -80,10 +77,7 @@ export async function run(args: readonly string[]): Promise<void> {
   );
   const drivers: Driver[] = [];
   try {
-    const payload = randomBytes(options.payloadBytes);
-    drivers.push(await RawEchoDriver.connect(server.ready.rawPort, payload));
-    const mesh = await connectMesh(server.ready.meshPort);
-    drivers.push(await RpcDriver.connect(mesh, SERVER_NODE, payload).catch(closing(mesh)));
+    await connectDrivers(options, server.ready, drivers);
     const stopProfile = profiling ? await profileSelf(profiling, 'mesh-client') : null;
     const results = await runRounds(options, drivers, server);
     if (stopProfile) console.log(`\nclient profile: ${await stopProfile()}`);
@@ -133,6 +127,23 @@ function parseOptions(args: readonly string[]): Options | null {
   };
 }
 
+/** Connects the selected cases, in `options.cases` order, adding each to `drivers` as it opens. */
+async function connectDrivers(
+  options: Options,
+  ready: MeshServerReady,
+  drivers: Driver[],
+): Promise<void> {
+  const payload = randomBytes(options.payloadBytes);
+  for (const kind of options.cases) {
+    if (kind === 'raw') {
+      drivers.push(await RawEchoDriver.connect(ready.rawPort, payload));
+    } else {
+      const mesh = await connectMesh(ready.meshPort);
+      drivers.push(await RpcDriver.connect(mesh, SERVER_NODE, payload).catch(closing(mesh)));
+    }
+  }
+}
+
 /** Starts this process's mesh node and waits until both directions to the server are up. */
 async function connectMesh(serverPort: number): Promise<PeerMesh> {
   const mesh = await startBenchMesh(CLIENT_NODE, [loopbackAddress(serverPort)]);
@@ -163,11 +174,10 @@ async function runRounds(
   server: BenchChild<MeshServerReady>,
 ): Promise<CaseResult[]> {
   const samples = new LatencySamples(SAMPLE_CAPACITY);
-  const selected = drivers.filter((d) => options.cases.includes(d.kind));
   const results: CaseResult[] = [];
   for (let round = 1; round <= options.repeats; round++) {
     // ABBA order: a slow drift in machine load then favours neither side.
-    const order = round % 2 === 1 ? selected : [...selected].reverse();
+    const order = round % 2 === 1 ? drivers : [...drivers].reverse();
     for (const inFlight of options.inFlight) {
       for (const driver of order) {
         const result = await measureCase(driver, inFlight, round, { options, server, samples });
@@ -262,105 +272,4 @@ async function cpuSnapshot(server: BenchChild<MeshServerReady>): Promise<CpuSnap
     serverUs: serverUsage.user + serverUsage.system,
     machineUs: machineBusyUs(),
   };
-}
-
-// ---- report ----------------------------------------------------------------------------------
-
-function printHeader(options: Options): void {
-  const peer = defaultPeerSettings();
-  const caseCount = options.repeats * options.inFlight.length * options.cases.length;
-  const expectedSeconds = caseCount * (options.seconds + options.warmupSeconds);
-  console.log('mesh benchmark: raw ws echo vs PeerMesh RPC, one loopback connection each');
-  console.log('server side in a child process, client in this process\n');
-  for (const line of environmentLines(['ws', 'msgpackr'])) console.log(line);
-  console.log(
-    `settings: payload ${options.payloadBytes} B, in flight ${options.inFlight.join(',')}, ` +
-      `cases ${options.cases.join(',')}, warm-up ${options.warmupSeconds} s + ${options.seconds} s ` +
-      `measured per case, ${options.repeats} round(s) in alternating order (~${Math.ceil(expectedSeconds)} s)`,
-  );
-  console.log(
-    `          ws perMessageDeflate off both ends; mesh: production peer defaults ` +
-      `(maxInFlight ${peer.maxInFlight}, rpcTimeout ${peer.rpcTimeoutMs} ms, ` +
-      `heartbeat ${peer.heartbeatIntervalMs} ms), logger silent\n`,
-  );
-}
-
-function printProgress(options: Options, r: CaseResult): void {
-  console.log(
-    `round ${r.round}/${options.repeats}  ${r.kind.padEnd(3)}  N=${String(r.inFlight).padEnd(4)} ` +
-      `${formatCount(r.opsPerSec).padStart(8)}/s  p50 ${formatFixed(r.p50Us)} µs  ` +
-      `p99 ${formatFixed(r.p99Us)} µs  cpu/op ${formatFixed(r.clientCpuUs)} + ` +
-      `${formatFixed(r.serverCpuUs)} µs  same cpu ${percent(r.sameCpu)}  others ${percent(r.otherLoad)}`,
-  );
-}
-
-function printSummary(options: Options, results: readonly CaseResult[]): void {
-  const rows: string[][] = [];
-  for (const inFlight of options.inFlight) {
-    for (const kind of options.cases) {
-      const runs = results.filter((r) => r.kind === kind && r.inFlight === inFlight);
-      const mid = (value: (r: CaseResult) => number) => median(runs.map(value));
-      const ops = runs.map((r) => r.opsPerSec);
-      rows.push([
-        kind,
-        String(inFlight),
-        formatCount(median(ops)),
-        `${formatCount(Math.min(...ops))}–${formatCount(Math.max(...ops))}`,
-        formatFixed(mid((r) => r.p50Us)),
-        formatFixed(mid((r) => r.p99Us)),
-        formatFixed(mid((r) => r.clientCpuUs)),
-        formatFixed(mid((r) => r.serverCpuUs)),
-        percent(mid((r) => r.sameCpu)),
-        percent(mid((r) => r.otherLoad)),
-      ]);
-    }
-  }
-  const headers = [
-    'case',
-    'N',
-    'ops/s',
-    'range',
-    'p50 µs',
-    'p99 µs',
-    'client µs/op',
-    'server µs/op',
-    'same cpu',
-    'others',
-  ];
-  console.log(`
-median of ${options.repeats} round(s):`);
-  console.log(formatTable(headers, rows, ['left']));
-  console.log(
-    'µs/op: CPU (user+system) per operation in each process; same cpu: share of the window both\n' +
-      'processes ran on one CPU (fast wake-ups: N=1 up to 4× faster, N=100 slower); others: share\n' +
-      'of the machine used by other processes.',
-  );
-  const noisiest = Math.max(...results.map((r) => r.otherLoad));
-  if (noisiest > NOISY_OTHER_LOAD) {
-    console.log(
-      `warning: other processes used up to ${percent(noisiest)} of the machine during a case; ` +
-        'these figures are unreliable, rerun when the machine is quiet',
-    );
-  }
-  if (options.cases.length === 2) printTarget(options, results);
-}
-
-/** RPC/raw per N: the ratio of medians, with each round's own ratio to show the noise. */
-function printTarget(options: Options, results: readonly CaseResult[]): void {
-  console.log(`\ntarget: RPC throughput ≥ ${percent(TARGET_RATIO)} of raw echo`);
-  for (const inFlight of options.inFlight) {
-    const of = (kind: CaseKind) =>
-      results.filter((r) => r.kind === kind && r.inFlight === inFlight).map((r) => r.opsPerSec);
-    const [raw, rpc] = [of('raw'), of('rpc')];
-    const ratio = median(rpc) / median(raw);
-    const perRound = rpc.map((ops, i) => percent(ops / raw[i]!)).join(' ');
-    console.log(
-      `  N=${String(inFlight).padEnd(4)} RPC/raw ${percent(ratio, 1)}  ` +
-        `${ratio >= TARGET_RATIO ? 'PASS' : 'MISS'}  (per round: ${perRound})`,
-    );
-  }
-}
-
-function percent(fraction: number, digits = 0): string {
-  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '-';
 }

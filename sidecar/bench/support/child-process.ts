@@ -76,6 +76,7 @@ export class BenchChild<R> {
 
   /** Asks the child for something its service answers (e.g. `cpu`). */
   request<T>(type: string): Promise<T> {
+    if (!this.proc.connected) return Promise.reject(new Error(`bench child gone, cannot ${type}`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(

@@ -8,6 +8,9 @@ export class MeshMetrics {
   readonly rpcs: Counter<'method' | 'outcome'>;
   readonly rpcDuration: Histogram<'method'>;
   readonly bytes: Counter<'direction'>;
+  /** Bound once: these are counted for every frame. */
+  readonly bytesSent: Counter.Internal;
+  readonly bytesReceived: Counter.Internal;
   readonly peerState: Gauge<'peer' | 'state'>;
 
   constructor(
@@ -54,6 +57,8 @@ export class MeshMetrics {
       labelNames: ['direction'],
       registers,
     });
+    this.bytesSent = this.bytes.labels({ direction: 'sent' });
+    this.bytesReceived = this.bytes.labels({ direction: 'received' });
     const peerState: Gauge<'peer' | 'state'> = new Gauge({
       name: 'quorumstore_peer_state',
       help: "1 for each peer's current state in this node's view (alive, suspect, dead).",

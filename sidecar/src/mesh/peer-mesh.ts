@@ -12,6 +12,7 @@
  * requests arriving on any connection are served on it.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -88,6 +89,11 @@ interface PeerRecord {
   nextDialAtMs: number;
 }
 
+interface CallMetrics {
+  readonly ok: { inc(): void };
+  readonly duration: { observe(seconds: number): void };
+}
+
 interface SeedRecord {
   readonly host: string;
   readonly port: number;
@@ -116,6 +122,8 @@ export class PeerMesh {
   private lastHeartbeatMs = 0;
   private pendingHandshakes = 0;
   private closing = false;
+  /** prom-client hashes a label object on every inc/observe; a call binds its children once. */
+  private readonly callMetrics = new Map<string, CallMetrics>();
 
   constructor(private readonly options: MeshOptions) {
     this.now = options.now ?? Date.now;
@@ -188,8 +196,9 @@ export class PeerMesh {
         timeoutMs: options.timeoutMs ?? this.options.settings.rpcTimeoutMs,
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      this.metrics.rpcs.inc({ method, outcome: 'ok' });
-      this.metrics.rpcDuration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+      const metrics = this.metricsFor(method);
+      metrics.ok.inc();
+      metrics.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return result;
     } catch (error) {
       const outcome = error instanceof PeerCallError ? error.outcome : 'error';
@@ -294,9 +303,17 @@ export class PeerMesh {
     if (!this.options.discovery.fqdnTld && peer.peerPort) {
       record.learnedAddress = { host: unmapIPv4(remote), port: peer.peerPort };
     }
-    const channel = this.openChannel(ws, inbox, peer.node, dispatcher, 'inbound', () => {
-      record.inboundLastActivityMs = this.now();
-    });
+    const channel = this.openChannel(
+      ws,
+      req.socket,
+      inbox,
+      peer.node,
+      dispatcher,
+      'inbound',
+      () => {
+        record.inboundLastActivityMs = this.now();
+      },
+    );
     record.inbound = channel;
     record.inboundLastActivityMs = this.now();
     ws.on('close', () => {
@@ -336,6 +353,7 @@ export class PeerMesh {
 
   private openChannel(
     ws: WebSocket,
+    socket: Socket | null,
     inbox: Inbox,
     peer: string,
     dispatcher: Dispatcher,
@@ -359,11 +377,13 @@ export class PeerMesh {
           this.liveness.heard(peer, this.now());
           onActivity();
         },
-        onBytes: (dir, bytes) => this.metrics.bytes.inc({ direction: dir }, bytes),
+        onBytes: (dir, bytes) =>
+          (dir === 'sent' ? this.metrics.bytesSent : this.metrics.bytesReceived).inc(bytes),
         onProtocolError: (error) =>
           this.log.warn({ peer, direction, err: error.message }, 'peer protocol error'),
       },
       inbox,
+      socket,
     );
   }
 
@@ -506,6 +526,8 @@ export class PeerMesh {
     });
     this.track(ws);
     const inbox = new Inbox(ws);
+    let socket: Socket | null = null;
+    ws.once('upgrade', (response: IncomingMessage) => (socket = response.socket));
     try {
       await new Promise<void>((resolve, reject) => {
         ws.once('open', resolve);
@@ -542,7 +564,15 @@ export class PeerMesh {
     }
     record.softwareVersion = peer.softwareVersion;
     if (!this.options.discovery.fqdnTld) record.learnedAddress = address;
-    const channel = this.openChannel(ws, inbox, peer.node, dispatcher, 'outbound', () => {});
+    const channel = this.openChannel(
+      ws,
+      socket,
+      inbox,
+      peer.node,
+      dispatcher,
+      'outbound',
+      () => {},
+    );
     record.outbound = channel;
     record.failures = 0;
     ws.on('close', () => {
@@ -604,6 +634,18 @@ export class PeerMesh {
       request: (method) => this.requestHandlers.get(method),
       oneWay: (method) => this.oneWayHandlers.get(method),
     };
+  }
+
+  private metricsFor(method: string): CallMetrics {
+    let metrics = this.callMetrics.get(method);
+    if (!metrics) {
+      metrics = {
+        ok: this.metrics.rpcs.labels({ method, outcome: 'ok' }),
+        duration: this.metrics.rpcDuration.labels({ method }),
+      };
+      this.callMetrics.set(method, metrics);
+    }
+    return metrics;
   }
 
   private backoff() {
