@@ -4,8 +4,7 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { VARS, type PeerSettings } from '../src/config/node-config.js';
-import { read } from '../src/config/env-reader.js';
+import { readPeerSettings, type PeerSettings } from '../src/config/node-config.js';
 import { freePort } from '../src/local/free-port.js';
 import { PeerMesh } from '../src/mesh/peer-mesh.js';
 import { createResolver } from '../src/mesh/resolver.js';
@@ -28,19 +27,7 @@ export interface MeshServerReady {
  * declarations as a real node so the benchmark follows any change to them.
  */
 export function defaultPeerSettings(): PeerSettings {
-  const env = {};
-  return {
-    maxFrameBytes: read(env, VARS.peerMaxFrameBytes),
-    maxInFlight: read(env, VARS.peerMaxInFlight),
-    maxQueuedBytes: read(env, VARS.peerMaxQueuedBytes),
-    rpcTimeoutMs: read(env, VARS.peerRpcTimeoutMs),
-    handshakeTimeoutMs: read(env, VARS.peerHandshakeTimeoutMs),
-    heartbeatIntervalMs: read(env, VARS.heartbeatIntervalMs),
-    suspectAfterMs: read(env, VARS.suspectAfterMs),
-    deadAfterMs: read(env, VARS.deadAfterMs),
-    reconnectMinMs: read(env, VARS.reconnectMinMs),
-    reconnectMaxMs: read(env, VARS.reconnectMaxMs),
-  };
+  return readPeerSettings({});
 }
 
 /**

@@ -315,6 +315,22 @@ export interface PeerSettings {
   readonly reconnectMaxMs: number;
 }
 
+/** The peer mesh settings from the environment (each variable validated on its own). */
+export function readPeerSettings(env: Env): PeerSettings {
+  return {
+    maxFrameBytes: read(env, VARS.peerMaxFrameBytes),
+    maxInFlight: read(env, VARS.peerMaxInFlight),
+    maxQueuedBytes: read(env, VARS.peerMaxQueuedBytes),
+    rpcTimeoutMs: read(env, VARS.peerRpcTimeoutMs),
+    handshakeTimeoutMs: read(env, VARS.peerHandshakeTimeoutMs),
+    heartbeatIntervalMs: read(env, VARS.heartbeatIntervalMs),
+    suspectAfterMs: read(env, VARS.suspectAfterMs),
+    deadAfterMs: read(env, VARS.deadAfterMs),
+    reconnectMinMs: read(env, VARS.reconnectMinMs),
+    reconnectMaxMs: read(env, VARS.reconnectMaxMs),
+  };
+}
+
 /** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
 export function loadNodeConfig(env: Env): NodeConfig {
   const nodeName = read(env, VARS.nodeName);
@@ -352,18 +368,7 @@ export function loadNodeConfig(env: Env): NodeConfig {
       'is required when RAFT_ENABLE_FQDN_RESOLVER=false and RAFT_JOIN names other nodes',
     );
   }
-  const peer: PeerSettings = {
-    maxFrameBytes: read(env, VARS.peerMaxFrameBytes),
-    maxInFlight: read(env, VARS.peerMaxInFlight),
-    maxQueuedBytes: read(env, VARS.peerMaxQueuedBytes),
-    rpcTimeoutMs: read(env, VARS.peerRpcTimeoutMs),
-    handshakeTimeoutMs: read(env, VARS.peerHandshakeTimeoutMs),
-    heartbeatIntervalMs: read(env, VARS.heartbeatIntervalMs),
-    suspectAfterMs: read(env, VARS.suspectAfterMs),
-    deadAfterMs: read(env, VARS.deadAfterMs),
-    reconnectMinMs: read(env, VARS.reconnectMinMs),
-    reconnectMaxMs: read(env, VARS.reconnectMaxMs),
-  };
+  const peer = readPeerSettings(env);
   if (peer.suspectAfterMs <= peer.heartbeatIntervalMs) {
     throw new ConfigError(
       'PEER_SUSPECT_AFTER',

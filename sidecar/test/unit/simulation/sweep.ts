@@ -269,3 +269,19 @@ export function expectSubstantial(result: SweepResult): void {
   atLeast('operations checked', t.checkedOperations, 10 * t.runs);
   if (t.runs >= 500) atLeast('proposals superseded by another term', t.proposalsDropped, 1);
 }
+
+/** The seed-sweep suite for one cluster size (one test file per size, so Jest runs them in parallel). */
+export function describeSeedSweep(nodes: number): void {
+  describe(`deterministic simulation: ${nodes} nodes`, () => {
+    (selected(nodes, 'short') ? it : it.skip)(
+      `keeps Raft safe, live and the schema linearizable over ${settings.replay ? 1 : settings.seeds(nodes)} seeds`,
+      async () => {
+        const result = await sweep(nodes, 'short', seedRange(settings.base, settings.seeds(nodes)));
+        console.log(describeSweep(`${nodes} nodes`, result));
+        expectNoFailures(result);
+        expectSubstantial(result);
+      },
+      600_000,
+    );
+  });
+}
