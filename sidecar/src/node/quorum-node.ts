@@ -94,6 +94,11 @@ export class QuorumNode {
         snapshotEntries: config.raft.snapshotEntries,
         requestTimeoutMs: config.schema.timeoutMs,
         retrievalStrategy: config.schema.retrievalStrategy,
+        // A quarter of the smaller peer limit leaves room for framing and other traffic.
+        raftMessageBytes: Math.min(
+          4 * 1024 * 1024,
+          Math.floor(Math.min(config.peer.maxFrameBytes, config.peer.maxQueuedBytes) / 4),
+        ),
         mesh,
         logger: log,
         registry,

@@ -53,6 +53,8 @@ export interface ClusterMetadataOptions {
   readonly snapshotEntries: number;
   readonly requestTimeoutMs: number;
   readonly retrievalStrategy: RetrievalStrategy;
+  /** Largest Raft message payload (append entries, snapshot chunk) the peer transport carries. */
+  readonly raftMessageBytes: number;
   readonly mesh: PeerMesh;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -411,7 +413,8 @@ export class ClusterMetadata {
       id: this.options.nodeName,
       storage,
       stateMachine: this.store,
-      transport: meshTransport(this.options.mesh),
+      transport: meshTransport(this.options.mesh, this.options.raftMessageBytes),
+      maxMessageBytes: this.options.raftMessageBytes,
       timing: this.options.timing,
       snapshotEvery: this.options.snapshotEntries,
       compactionMargin: Math.min(500, this.options.snapshotEntries),

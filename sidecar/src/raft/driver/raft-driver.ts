@@ -60,6 +60,8 @@ export interface RaftDriverOptions {
   readonly metrics: RaftMetrics;
   readonly onFatal: (error: Error) => void;
   readonly random?: () => number;
+  /** Entry bytes per append message: keep messages well inside the transport's frame limit. */
+  readonly maxMessageBytes?: number;
 }
 
 export interface Committed<T> {
@@ -128,6 +130,7 @@ export class RaftDriver {
       random: options.random ?? Math.random,
       preVote: true,
       checkQuorum: true,
+      ...(options.maxMessageBytes ? { maxSizePerMsg: options.maxMessageBytes } : {}),
     });
   }
 

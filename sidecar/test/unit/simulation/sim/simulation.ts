@@ -19,7 +19,8 @@
  */
 import { FrameKind, decodeRpcFrame, encodeFrame } from '../../../../src/mesh/frames.js';
 import { MemoryStorage, bootstrapState, type Message } from '../../../../src/raft/core/index.js';
-import { RAFT_MESSAGE, RAFT_SNAPSHOT } from '../../../../src/raft/driver/mesh-transport.js';
+import { RAFT_MESSAGE } from '../../../../src/raft/driver/mesh-transport.js';
+import { RAFT_SNAPSHOT_CHUNK } from '../../../../src/raft/driver/snapshot-transfer.js';
 import { MetadataStateMachine } from '../../../../src/metadata/index.js';
 import type { SchemaOperation } from '../../../../src/schema/operations.js';
 import {
@@ -339,7 +340,9 @@ class Simulation implements World {
       reported = true;
       report(delivered);
     };
-    const wire = this.wireCodec ? overTheWire(FrameKind.Request, RAFT_SNAPSHOT, message) : message;
+    const wire = this.wireCodec
+      ? overTheWire(FrameKind.Request, RAFT_SNAPSHOT_CHUNK, message)
+      : message;
     this.net.send(
       from,
       to,
