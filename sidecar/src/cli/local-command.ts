@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isListening } from '../local/free-port.js';
 import { startRedis, type RedisProcess } from '../local/redis-server.js';
+import { waitUntilLive } from '../local/wait-live.js';
 
 const MAX_NODES = 9;
 const READY_TIMEOUT_MS = 30_000;
@@ -150,7 +151,9 @@ export async function runLocal(argv: string[]): Promise<void> {
       });
       children.push(child);
     });
-    await Promise.all(names.map((_, i) => waitLive(portsOf(i).http)));
+    await Promise.all(
+      names.map((_, i) => waitUntilLive(portsOf(i).http, '127.0.0.1', READY_TIMEOUT_MS)),
+    );
   } catch (error) {
     process.stderr.write(`quorumstore local: ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -172,20 +175,6 @@ export async function runLocal(argv: string[]): Promise<void> {
 /** Initial voters as Weaviate's chart chooses them: 1, 3 or 5 by cluster size. */
 function voters(nodes: number): number {
   return nodes >= 5 ? 5 : nodes >= 3 ? 3 : 1;
-}
-
-async function waitLive(port: number): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/.well-known/live`);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`node on port ${port} did not come up within ${READY_TIMEOUT_MS}ms`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

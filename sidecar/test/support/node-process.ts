@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { waitFor } from './wait.js';
 
 export const MAIN_JS = resolve('dist/sidecar/src/cli/main.js');
 
@@ -101,12 +100,7 @@ export function nodeEnv(
   };
 }
 
-export async function waitLive(httpPort: number, host = '127.0.0.1'): Promise<void> {
-  await waitFor(`node on ${host}:${httpPort} to be live`, async () => {
-    const res = await fetch(`http://${host}:${httpPort}/v1/.well-known/live`);
-    return res.ok;
-  });
-}
+export { waitUntilLive as waitLive } from '../../src/local/wait-live.js';
 
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url);

@@ -27,7 +27,9 @@
  * Rules the core checks (RaftInvariantError on violation): ready() is never called twice
  * without advance() in between (hasReady() is false meanwhile), and advance() gets exactly the
  * last Ready. Between ready() and advance(), tick/step/propose/readIndex are allowed (e.g. while
- * the write of step 1 is in flight); their output goes into the next Ready. Storage mutations
+ * the write of step 1 is in flight); their output goes into the next Ready (a leader snapshot
+ * stepped meanwhile is taken up by advance(), so it never lands between the outstanding Ready's
+ * committed entries and their application). Storage mutations
  * must come only from Ready contents (plus compaction of applied entries, and snapshots of the
  * applied state via storage.createSnapshot, at the driver's discretion).
  *
@@ -95,6 +97,8 @@ export class RaftNode {
   private outstanding: Ready | null = null;
   /** The node's own vote/acknowledgements covered by the outstanding Ready's write. */
   private stepsOnAdvance: Message[] = [];
+  /** Leader snapshots that arrived while a Ready was outstanding: stepped by advance(). */
+  private readonly snapshotsOnAdvance: Message[] = [];
   private readonly dropped: Partial<Record<DropReason, number>> = {};
 
   constructor(config: RaftConfig) {
@@ -129,7 +133,12 @@ export class RaftNode {
     else if (message.to !== this.id || message.from === this.id) result = 'misaddressed';
     else if (isResponse(message) && !this.raft.tracker.isMember(message.from))
       result = 'unknownPeer';
-    else result = this.raft.step(message);
+    else if (message.type === 'snapshot' && this.outstanding !== null) {
+      // A snapshot replaces membership at once; restoring it while the outstanding Ready still
+      // has committed entries to apply would apply their membership changes on top of it.
+      this.snapshotsOnAdvance.push(message);
+      result = 'accepted';
+    } else result = this.raft.step(message);
     if (result !== 'accepted') this.dropped[result] = (this.dropped[result] ?? 0) + 1;
     return result;
   }
@@ -264,6 +273,7 @@ export class RaftNode {
     const steps = this.stepsOnAdvance;
     this.stepsOnAdvance = [];
     for (const m of steps) this.raft.step(m);
+    for (const m of this.snapshotsOnAdvance.splice(0)) this.step(m);
   }
 
   status(): RaftNodeStatus {

@@ -99,13 +99,9 @@ export class RaftDriver {
   private applied: number;
   /** Membership as of `applied`: what a snapshot taken at `applied` must record. */
   private appliedConf: ConfState;
-  private lastSnapshotIndex: number;
   private leader: string | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private processing = false;
-  private readyOutstanding = false;
-  /** Leader snapshots that arrived while a Ready was outstanding; stepped after its advance. */
-  private heldSnapshots: Message[] = [];
   private stopped = false;
   /** Read contexts never repeat across restarts, so a stale answer can never match a new read. */
   private readonly readPrefix = Math.floor(Math.random() * 2 ** 32).toString(36);
@@ -121,7 +117,6 @@ export class RaftDriver {
     options.stateMachine.restore(snapshot.data);
     this.applied = snapshot.metadata.index;
     this.appliedConf = snapshot.metadata.confState;
-    this.lastSnapshotIndex = snapshot.metadata.index;
     this.node = new RaftNode({
       id: options.id,
       storage: options.storage,
@@ -164,18 +159,12 @@ export class RaftDriver {
   /** Steps a message from the authenticated peer `from` (a message claiming another sender is dropped). */
   receive(message: unknown, from: string): void {
     if (this.stopped) return;
-    const { from: claimed, type } = (message ?? {}) as { from?: unknown; type?: unknown };
+    const claimed = (message as { from?: unknown } | null)?.from;
     if (claimed !== from) {
       this.options.metrics.droppedMessages.inc({ reason: 'spoofed' });
       return;
     }
     this.lastHeard.set(from, Date.now());
-    // A snapshot replaces membership at once; stepping it while the outstanding Ready still has
-    // committed entries to apply would apply those entries' membership changes on top of it.
-    if (type === 'snapshot' && this.readyOutstanding) {
-      this.heldSnapshots.push(message as Message);
-      return;
-    }
     this.guarded(() => {
       const result = this.node.step(message as Message);
       if (result !== 'accepted') this.options.metrics.droppedMessages.inc({ reason: result });
@@ -277,16 +266,10 @@ export class RaftDriver {
 
   private async runReadyLoop(): Promise<void> {
     try {
-      while (!this.stopped && this.node.hasReady()) {
-        this.readyOutstanding = true;
-        await this.handleReady(this.node.ready());
-        this.readyOutstanding = false;
-        for (const held of this.heldSnapshots.splice(0)) this.node.step(held);
-      }
+      while (!this.stopped && this.node.hasReady()) await this.handleReady(this.node.ready());
     } catch (error) {
       this.fail(error as Error);
     } finally {
-      this.readyOutstanding = false;
       this.processing = false;
     }
   }
@@ -362,7 +345,6 @@ export class RaftDriver {
     this.options.stateMachine.restore(snapshot.data);
     this.applied = snapshot.metadata.index;
     this.appliedConf = snapshot.metadata.confState;
-    this.lastSnapshotIndex = snapshot.metadata.index;
     // Proposals inside the snapshot were applied somewhere, but their results are not known here.
     for (const [index, waiter] of this.proposals) {
       if (index <= this.applied) {
@@ -381,7 +363,8 @@ export class RaftDriver {
   }
 
   private async maybeSnapshot(): Promise<void> {
-    if (this.applied - this.lastSnapshotIndex < this.options.snapshotEvery) return;
+    const lastSnapshotIndex = this.options.storage.snapshot().metadata.index;
+    if (this.applied - lastSnapshotIndex < this.options.snapshotEvery) return;
     const started = process.hrtime.bigint();
     const index = this.applied;
     // The storage only snapshots committed state it knows of: write the lazily kept commit index.
@@ -389,7 +372,6 @@ export class RaftDriver {
       await this.options.storage.save({ hardState: this.unsyncedHardState });
     const data = this.options.stateMachine.snapshot();
     await this.options.storage.createSnapshot(index, this.appliedConf, data);
-    this.lastSnapshotIndex = index;
     const compactTo = index - this.options.compactionMargin;
     if (compactTo >= this.options.storage.firstIndex())
       await this.options.storage.compact(compactTo);

@@ -249,3 +249,24 @@ describe('MemoryStorage', () => {
     expect(() => s.applySnapshot(snapshot)).toThrow(CompactedError);
   });
 });
+
+describe('a leader snapshot arriving while a Ready is outstanding', () => {
+  it('is restored only after advance(), never on top of the outstanding Ready', () => {
+    const { node, storage } = followerWithStorage();
+    node.step(append({ entries: [entry(2, 2)], commit: 2 }));
+    const rd = node.ready(); // outstanding: entry 2 to persist and apply
+    const snapshot = {
+      metadata: { index: 10, term: 2, confState: { voters: ['a', 'b', 'c'], learners: [] } },
+      data: Buffer.from('state at 10'),
+    };
+    expect(node.step({ type: 'snapshot', from: 'a', to: 'b', term: 2, snapshot } as Message)).toBe(
+      'accepted',
+    );
+    expect(node.status().lastIndex).toBe(2); // not restored yet
+    storage.append(rd.entries);
+    node.advance(rd);
+    const next = node.ready();
+    expect(next.snapshot?.metadata.index).toBe(10);
+    expect(next.committedEntries).toEqual([]);
+  });
+});

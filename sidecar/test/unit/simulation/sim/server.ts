@@ -201,8 +201,6 @@ export class Server {
   private readyQueued = false;
   /** The newest hard state: its commit index may not be on disk yet. */
   private unsyncedHardState: HardState | null = null;
-  /** Leader snapshots that arrived while a Ready was outstanding; stepped after its advance. */
-  private heldSnapshots: Message[] = [];
   /** When each peer last sent this node a Raft message (µs), for the leader's quorum check. */
   private readonly lastHeard = new Map<string, number>();
   private readonly proposals = new Map<number, ProposalWaiter>();
@@ -346,12 +344,8 @@ export class Server {
     trace.mix(message.term);
     if (message.type === 'append') trace.mix(message.prevIndex + message.entries.length);
     this.lastHeard.set(message.from, this.world.queue.now);
-    // A snapshot replaces membership at once: not while a Ready's committed entries are pending.
-    if (message.type === 'snapshot' && this.writing) {
-      this.heldSnapshots.push(message);
-      this.world.stats.snapshotsHeld++;
-      return;
-    }
+    // The core defers a snapshot that arrives while a Ready is outstanding (counted for the report).
+    if (message.type === 'snapshot' && this.writing) this.world.stats.snapshotsHeld++;
     this.raft.step(message);
     this.kick();
     this.world.safety.observe(this);
@@ -418,7 +412,6 @@ export class Server {
     this.raft.advance(rd);
     this.releaseAppliedWaiters();
     this.maybeSnapshot();
-    for (const held of this.heldSnapshots.splice(0)) this.raft.step(held);
   }
 
   private send(message: Message): void {
