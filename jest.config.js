@@ -11,12 +11,16 @@ const esm = {
 export default {
   projects: [
     // Pure logic: no processes, no sockets beyond loopback in-process servers.
-    { ...esm, displayName: 'unit', testMatch: ['<rootDir>/sidecar/test/unit/**/*.test.ts'] },
+    {
+      ...esm,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{sidecar,operator}/test/unit/**/*.test.ts'],
+    },
     // Real redis-server processes, real node processes, real DNS: needs `npm run build` first.
     {
       ...esm,
       displayName: 'integration',
-      testMatch: ['<rootDir>/sidecar/test/integration/**/*.test.ts'],
+      testMatch: ['<rootDir>/{sidecar,operator}/test/integration/**/*.test.ts'],
     },
   ],
   // Process-level tests start clusters; a generous ceiling still bounds a hung test.

@@ -68,13 +68,16 @@ describe('FQDN discovery through a real DNS server', () => {
         return names.every((n) => statuses[n] === 'HEALTHY');
       });
     }
-    const connected = procs[0]!
-      .logs()
-      .filter((l) => l.msg === 'peer connected' && l.direction === 'outbound');
-    expect(connected.map((l) => l.address).sort()).toEqual([
-      `127.0.0.2:${ports.peer}`,
-      `127.0.0.3:${ports.peer}`,
-    ]);
+    // HEALTHY may come from a peer's inbound connection while our own dial to it is still in
+    // back-off (it was tried before the peer listened), so wait for node-0's outbound dials.
+    const outboundAddresses = () =>
+      procs[0]!
+        .logs()
+        .filter((l) => l.msg === 'peer connected' && l.direction === 'outbound')
+        .map((l) => l.address)
+        .sort();
+    await waitFor('node-0 dialled both peers by name', () => outboundAddresses().length >= 2);
+    expect(outboundAddresses()).toEqual([`127.0.0.2:${ports.peer}`, `127.0.0.3:${ports.peer}`]);
   });
 
   it('elects a Raft leader among the names it resolved, and replicates schema changes', async () => {
