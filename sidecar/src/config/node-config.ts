@@ -268,6 +268,36 @@ export const VARS = {
     { min: 1, max: 600_000 },
     'Largest reconnect delay.',
   ),
+  replicationTimeoutMs: durationVar(
+    'REPLICATION_TIMEOUT',
+    '10s',
+    { min: 50, max: 600_000 },
+    'Deadline of one replicated data request (both write phases, or a read with its repairs); replicas not answering by then count as failed.',
+  ),
+  stagingTtlMs: durationVar(
+    'REPLICATION_STAGING_TTL',
+    '2m',
+    { min: 100, max: 3_600_000 },
+    'How long a replica keeps a prepared write waiting for its commit; must exceed REPLICATION_TIMEOUT.',
+  ),
+  maxClockDriftMs: durationVar(
+    'REPLICATION_MAX_CLOCK_DRIFT',
+    '1m',
+    { min: 0, max: 86_400_000 },
+    "A write stamped further ahead of this node's clock is refused (clock skew); versions seen in messages beyond it do not advance the clock.",
+  ),
+  objectMaxBytes: sizeVar(
+    'OBJECT_MAX_BYTES',
+    '4MiB',
+    { min: 1024, max: 16 * 1024 ** 2 },
+    'Largest object (its JSON) accepted by the data API; larger → 422.',
+  ),
+  batchMaxObjects: intVar(
+    'BATCH_MAX_OBJECTS',
+    1000,
+    { min: 1, max: 10_000 },
+    'Most objects in one batch request; more → 422.',
+  ),
 };
 
 export interface NodeConfig {
@@ -300,6 +330,15 @@ export interface NodeConfig {
   readonly shutdownTimeoutMs: number;
   readonly httpMaxBodyBytes: number;
   readonly peer: PeerSettings;
+  readonly replication: ReplicationSettings;
+}
+
+export interface ReplicationSettings {
+  readonly timeoutMs: number;
+  readonly stagingTtlMs: number;
+  readonly maxClockDriftMs: number;
+  readonly objectMaxBytes: number;
+  readonly batchMaxObjects: number;
 }
 
 export interface PeerSettings {
@@ -395,6 +434,19 @@ export function loadNodeConfig(env: Env): NodeConfig {
       `must be below RAFT_ELECTION_TICKS (${electionTicks}), got ${heartbeatTicks}`,
     );
   }
+  const replication: ReplicationSettings = {
+    timeoutMs: read(env, VARS.replicationTimeoutMs),
+    stagingTtlMs: read(env, VARS.stagingTtlMs),
+    maxClockDriftMs: read(env, VARS.maxClockDriftMs),
+    objectMaxBytes: read(env, VARS.objectMaxBytes),
+    batchMaxObjects: read(env, VARS.batchMaxObjects),
+  };
+  if (replication.stagingTtlMs <= replication.timeoutMs) {
+    throw new ConfigError(
+      'REPLICATION_STAGING_TTL',
+      `must be longer than REPLICATION_TIMEOUT (${replication.timeoutMs}ms)`,
+    );
+  }
   const storeKind = read(env, VARS.store);
   const storageTimeoutMs = read(env, VARS.storageTimeoutMs);
   return {
@@ -430,6 +482,7 @@ export function loadNodeConfig(env: Env): NodeConfig {
     shutdownTimeoutMs: read(env, VARS.shutdownTimeoutMs),
     httpMaxBodyBytes: read(env, VARS.httpMaxBodyBytes),
     peer,
+    replication,
   };
 }
 

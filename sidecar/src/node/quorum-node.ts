@@ -22,6 +22,7 @@ import { SOFTWARE_VERSION } from './software-version.js';
 import { ClusterMetadata } from '../schema/cluster-metadata.js';
 import { schemaRouter } from '../schema/schema-routes.js';
 import type { MetadataStateMachine } from '../metadata/index.js';
+import { DataPlane } from '../data/data-plane.js';
 
 const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
   alive: 'HEALTHY',
@@ -39,6 +40,7 @@ export class QuorumNode {
     readonly store: ObjectStore,
     readonly mesh: PeerMesh,
     readonly metadata: ClusterMetadata,
+    readonly data: DataPlane,
     private readonly api: DrainableServer,
     private readonly metricsServer: DrainableServer,
   ) {}
@@ -106,6 +108,16 @@ export class QuorumNode {
       });
       await metadata.start();
       undo.push(() => metadata.stop());
+      const data = new DataPlane({
+        nodeName: config.nodeName,
+        settings: config.replication,
+        store,
+        mesh,
+        metadata,
+        registry,
+        logger: log,
+      });
+      undo.push(async () => data.stop());
       const metricsServer = new DrainableServer(metricsHandler(registry));
       await metricsServer.listen(config.ports.metrics, config.bindAddress);
       undo.push(() => metricsServer.drain(Date.now()));
@@ -118,7 +130,7 @@ export class QuorumNode {
           nodes: (verbose) => holder.node!.nodes(verbose),
         },
         { maxBodyBytes: config.httpMaxBodyBytes, logger: log },
-        [schemaRouter(metadata)],
+        [schemaRouter(metadata), data.router],
       );
       const api = new DrainableServer(app);
       holder.node = new QuorumNode(
@@ -128,6 +140,7 @@ export class QuorumNode {
         store,
         mesh,
         metadata,
+        data,
         api,
         metricsServer,
       );
@@ -217,6 +230,7 @@ export class QuorumNode {
       this.log.warn('in-flight client requests did not finish before the shutdown deadline');
     // Before the mesh closes: a leader hands leadership over so no election timeout is waited.
     await this.metadata.stop();
+    this.data.stop();
     await this.mesh.close();
     await this.metricsServer.drain(deadline);
     await this.store.close();

@@ -49,6 +49,12 @@ export interface WritePlanOptions {
   readonly version: EncodedVersion;
   /** Default 'restamp'. */
   readonly onNewer?: 'restamp' | 'ignore';
+  /**
+   * Create-only (POST /v1/objects): abort if a prepared replica reports a live copy of the object
+   * (`prepareAck(…, exists = true)`), answering `exists`. Checked over the replicas that prepared
+   * before the decision, i.e. at the write's level, like Weaviate's existence check.
+   */
+  readonly ifAbsent?: boolean;
 }
 
 export type WriteOutcome =
@@ -69,6 +75,12 @@ export type WriteOutcome =
       readonly message: string;
       /** True when commits were sent: the write may be on some (fewer than `required`) replicas. */
       readonly maybeApplied: boolean;
+    }
+  | {
+      readonly kind: 'exists';
+      readonly required: number;
+      /** A prepared replica that holds a live copy. */
+      readonly replica: string;
     }
   | {
       readonly kind: 'superseded';
@@ -98,6 +110,7 @@ export class WritePlan {
   private readonly prepare = new Map<string, PrepareState>();
   private readonly commit = new Map<string, CommitState>();
   private readonly newer = new Map<string, EncodedVersion>();
+  private readonly holding = new Set<string>();
   private readonly failures: ReplicaFailure[] = [];
   private phaseValue: WritePhase = 'new';
   private outcomeValue: WriteOutcome | undefined;
@@ -125,6 +138,11 @@ export class WritePlan {
     return this.outcomeValue;
   }
 
+  /** Replicas that acknowledged their commit so far (for metrics once `settled`). */
+  get committedCount(): number {
+    return this.count(this.commitAcks());
+  }
+
   /** True when nothing more can change: answered, and no prepare or commit reply outstanding. */
   get settled(): boolean {
     if (!this.outcomeValue) return false;
@@ -142,12 +160,13 @@ export class WritePlan {
 
   /**
    * `replica` staged the prepare. `newer`: a version it already stores for the object that is
-   * newer than this write's version, if any.
+   * newer than this write's version, if any; `exists`: it holds a live copy (for `ifAbsent`).
    */
-  prepareAck(replica: string, newer?: EncodedVersion): WriteEffect[] {
+  prepareAck(replica: string, newer?: EncodedVersion, exists = false): WriteEffect[] {
     const state = this.prepareState(replica);
     if (state === 'ack' || state === 'nack') return []; // duplicate or contradictory: first wins
     this.prepare.set(replica, 'ack');
+    if (exists) this.holding.add(replica);
     if (newer !== undefined && compareEncodedVersions(newer, this.options.version) > 0) {
       this.newer.set(replica, newer);
     }
@@ -217,6 +236,14 @@ export class WritePlan {
 
   private decide(): WriteEffect[] {
     const prepared = this.replicas.filter((r) => this.prepare.get(r) === 'ack');
+    const holder = this.options.ifAbsent ? prepared.find((r) => this.holding.has(r)) : undefined;
+    if (holder !== undefined) {
+      this.phaseValue = 'aborted';
+      return [
+        { kind: 'abort', replicas: [...this.replicas] },
+        ...this.answer({ kind: 'exists', required: this.required, replica: holder }),
+      ];
+    }
     if ((this.options.onNewer ?? 'restamp') === 'restamp' && this.newer.size > 0) {
       let replica = '';
       let newest: EncodedVersion | undefined;

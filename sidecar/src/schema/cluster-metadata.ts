@@ -113,6 +113,16 @@ export class ClusterMetadata {
     return this.driver?.status() ?? null;
   }
 
+  /**
+   * Resolves once this node has applied schema version `version` (a Raft index another node
+   * routed a data request with); rejects after `timeoutMs`, or at once if Raft is not running.
+   */
+  async waitForVersion(version: number, timeoutMs: number): Promise<void> {
+    const driver = this.driver;
+    if (!driver) throw new Error(`cluster metadata not available yet: ${this.waitingReason}`);
+    await driver.waitApplied(version, timeoutMs);
+  }
+
   /** Why Raft is not running yet, for readiness and errors; null once it runs. */
   get notRunningReason(): string | null {
     return this.driver ? null : this.waitingReason;
