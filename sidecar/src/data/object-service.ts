@@ -568,6 +568,15 @@ export class ObjectService {
       );
     } else if (result.outcome.kind !== 'exists') {
       metrics.write(options.level, 'failed', elapsed);
+      this.options.logger.warn(
+        {
+          shard: target.storageKey,
+          level: options.level,
+          outcome: result.outcome.kind,
+          failures: result.outcome.kind === 'failed' ? result.outcome.failures : undefined,
+        },
+        'replicated write failed',
+      );
     }
     return result;
   }
@@ -600,9 +609,8 @@ export class ObjectService {
     address: { className: string; id: string; level: ConsistencyLevel },
     endpoint: 'get' | 'head' | 'patch',
   ): HttpError {
-    if (resolution.kind === 'unavailable') {
-      return new HttpError(500, cannotAchieveMessage(address.level, resolution.message));
-    }
+    // The resolution's text already reads `cannot achieve consistency level "…": …`.
+    if (resolution.kind === 'unavailable') return new HttpError(500, resolution.message);
     if (resolution.kind === 'resolved' && resolution.answer.kind === 'conflict') {
       return endpoint === 'get'
         ? new HttpError(500, resolution.answer.message)

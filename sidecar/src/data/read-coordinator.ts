@@ -13,7 +13,7 @@
  * read finishes the job.
  */
 import type { ConsistencyLevel, ReplicaFailure } from '../replication/consistency.js';
-import { requiredAcks } from '../replication/consistency.js';
+import { cannotAchieveMessage, requiredAcks } from '../replication/consistency.js';
 import type { HybridClock } from '../replication/hlc.js';
 import {
   resolveRead,
@@ -125,7 +125,10 @@ export async function replicatedRead(
       kind: 'unavailable',
       required: requiredAcks(options.level, target.factor),
       received: 0,
-      message: `cannot fetch version ${resolution.version} of ${id} from any replica holding it`,
+      message: cannotAchieveMessage(
+        options.level,
+        `cannot fetch version ${resolution.version} of ${id} from any replica holding it`,
+      ),
     };
   }
   return { resolution, replied: replies.length, failed: failures.length, repairsFailed };

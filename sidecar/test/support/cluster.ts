@@ -13,6 +13,7 @@ import {
   type RunningProcess,
 } from './node-process.js';
 import { freeNodePorts } from './ports.js';
+import { startRedis, type RedisProcess } from '../../src/local/redis-server.js';
 import { waitFor } from './wait.js';
 
 /** Fast Raft timing for tests: 50 ms ticks, elections after 0.5–1 s of silence. */
@@ -27,12 +28,22 @@ export interface ClusterNode {
   readonly ports: NodePorts;
   readonly dataDir: string;
   proc: RunningProcess | null;
+  /** The node's own redis-server (STORE=redis clusters); it outlives node kills, like a pod's. */
+  redis?: RedisProcess;
+}
+
+export interface ClusterOptions {
+  /** One real redis-server per node (default: the in-memory store, lost when a node dies). */
+  readonly redis?: boolean;
+  /** Extra environment for one node only (e.g. libfaketime for clock skew). */
+  readonly perNodeEnv?: Record<string, Record<string, string>>;
 }
 
 export class TestCluster {
   private constructor(
     readonly nodes: ClusterNode[],
     private readonly env: Record<string, string>,
+    private readonly perNodeEnv: Record<string, Record<string, string>> = {},
   ) {}
 
   /** Starts `size` nodes (or only those named in `launchOnly`; the others exist but stay down). */
@@ -40,6 +51,7 @@ export class TestCluster {
     size: number,
     extraEnv: Record<string, string> = {},
     launchOnly?: readonly string[],
+    options: ClusterOptions = {},
   ): Promise<TestCluster> {
     const names = Array.from({ length: size }, (_, i) => `node-${i}`);
     const nodes: ClusterNode[] = [];
@@ -49,6 +61,7 @@ export class TestCluster {
         ports: await freeNodePorts(),
         dataDir: mkdtempSync(join(tmpdir(), `qs-${name}-`)),
         proc: null,
+        ...(options.redis ? { redis: await startRedis() } : {}),
       });
     }
     const env = {
@@ -58,7 +71,7 @@ export class TestCluster {
       ...FAST_RAFT,
       ...extraEnv,
     };
-    const cluster = new TestCluster(nodes, env);
+    const cluster = new TestCluster(nodes, env, options.perNodeEnv);
     const launched = nodes.filter((n) => !launchOnly || launchOnly.includes(n.name));
     for (const node of launched) cluster.launch(node);
     await Promise.all(launched.map((n) => waitLive(n.ports.http)));
@@ -82,7 +95,13 @@ export class TestCluster {
   launch(node: ClusterNode, extra: Record<string, string> = {}): RunningProcess {
     node.proc = runQuorumstore(
       ['node'],
-      nodeEnv(node.name, node.ports, { ...this.env, DATA_DIR: node.dataDir, ...extra }),
+      nodeEnv(node.name, node.ports, {
+        ...this.env,
+        DATA_DIR: node.dataDir,
+        ...(node.redis ? { STORE: 'redis', REDIS_URL: node.redis.url } : {}),
+        ...this.perNodeEnv[node.name],
+        ...extra,
+      }),
     );
     return node.proc;
   }
@@ -108,8 +127,10 @@ export class TestCluster {
     return exit;
   }
 
+  /** Kills every node and stops their redis-servers. */
   async stopAll(): Promise<void> {
     await Promise.all(this.running().map((n) => this.kill(n.name)));
+    await Promise.all(this.nodes.map((n) => n.redis?.stop()));
   }
 
   /** The leader every running node agrees on (waits until they do). */

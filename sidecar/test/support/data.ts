@@ -1,0 +1,87 @@
+/**
+ * Helpers for data-path tests: object URLs, per-replica inspection with `node_name`, and waiting
+ * for the mesh to see a restarted node.
+ */
+import { api, type ApiAnswer, type TestCluster } from './cluster.js';
+import { waitFor } from './wait.js';
+
+export type Level = 'ONE' | 'QUORUM' | 'ALL';
+
+export function objectPath(
+  className: string,
+  id: string,
+  query: Record<string, string | undefined> = {},
+): string {
+  const params = new URLSearchParams(
+    Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+  ).toString();
+  return `/v1/objects/${className}/${id}${params ? `?${params}` : ''}`;
+}
+
+/** What one replica holds: its object (live), or null (absent or a tombstone). */
+export async function onReplica(
+  cluster: TestCluster,
+  via: string,
+  replica: string,
+  className: string,
+  id: string,
+): Promise<Record<string, unknown> | null> {
+  const answer = await api(cluster.url(via, objectPath(className, id, { node_name: replica })));
+  if (answer.status === 404) return null;
+  if (answer.status !== 200) {
+    throw new Error(
+      `node_name read of ${replica} failed: ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
+  }
+  return answer.body as Record<string, unknown>;
+}
+
+/** `properties.title` on every replica (null where absent), in node order. */
+export async function titlesOnReplicas(
+  cluster: TestCluster,
+  via: string,
+  replicas: readonly string[],
+  className: string,
+  id: string,
+): Promise<(string | null)[]> {
+  return Promise.all(
+    replicas.map(async (r) => {
+      const obj = await onReplica(cluster, via, r, className, id);
+      return obj === null ? null : ((obj.properties as { title?: string }).title ?? null);
+    }),
+  );
+}
+
+export async function createClass(
+  cluster: TestCluster,
+  via: string,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const answer = await api(cluster.url(via, '/v1/schema'), 'POST', body);
+  if (answer.status !== 200)
+    throw new Error(`create class: ${answer.status} ${JSON.stringify(answer.body)}`);
+}
+
+/**
+ * Waits until `observer` can reach every named node on the data path (a `node_name` read of an
+ * absent object answers 404). Node status alone is not enough: a node killed and restarted
+ * within the dead timeout never looks unavailable, yet its connections are new.
+ */
+export async function waitReachable(
+  cluster: TestCluster,
+  observer: string,
+  names: readonly string[],
+  className: string,
+): Promise<void> {
+  const probe = '00000000-0000-4000-8000-000000000000';
+  await waitFor(`${names.join(', ')} reachable from ${observer}`, async () => {
+    const answers = await Promise.all(
+      names.map((n) => api(cluster.url(observer, objectPath(className, probe, { node_name: n })))),
+    );
+    return answers.every((a) => a.status === 404);
+  });
+}
+
+export function message(answer: ApiAnswer): string {
+  return (answer.body as { error?: { message: string }[] })?.error?.[0]?.message ?? '';
+}
