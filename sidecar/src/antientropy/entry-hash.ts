@@ -71,8 +71,7 @@ export function murmur3x86_128(
   for (; i < blockEnd; i += 16) {
     let k1 = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     let k2 = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
-    let k3 =
-      bytes[i + 8]! | (bytes[i + 9]! << 8) | (bytes[i + 10]! << 16) | (bytes[i + 11]! << 24);
+    let k3 = bytes[i + 8]! | (bytes[i + 9]! << 8) | (bytes[i + 10]! << 16) | (bytes[i + 11]! << 24);
     let k4 =
       bytes[i + 12]! | (bytes[i + 13]! << 8) | (bytes[i + 14]! << 16) | (bytes[i + 15]! << 24);
     k1 = Math.imul(rotl32(Math.imul(k1, C1), 15), C2);
@@ -161,7 +160,7 @@ function hexValue(code: number): number {
 export function uuidToBytes(uuid: string, out: Uint8Array, offset = 0): void {
   if (uuid.length !== 36) throw new RangeError(`not a UUID: ${JSON.stringify(uuid).slice(0, 60)}`);
   let byte = 0;
-  for (let i = 0; i < 36; ) {
+  for (let i = 0; i < 36;) {
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (uuid.charCodeAt(i) !== 0x2d) throw new RangeError(`not a UUID: ${JSON.stringify(uuid)}`);
       i++;

@@ -15,13 +15,7 @@
  *               string, deleted) in msgpack.
  */
 import type { Digest } from '../storage/object-store.js';
-import {
-  HASH_BYTES,
-  UUID_BYTES,
-  bytesToUuid,
-  uuidToBytes,
-  type TreeCursor,
-} from './entry-hash.js';
+import { HASH_BYTES, UUID_BYTES, bytesToUuid, uuidToBytes, type TreeCursor } from './entry-hash.js';
 import { MAX_TREE_HEIGHT } from './hash-tree.js';
 
 /** Explicit bounds on every message; peers refuse anything larger. */
@@ -265,7 +259,11 @@ export function unpackEntries(packed: PackedEntries): Digest[] {
       const byte = packed.stamps[STAMP_BYTES * i + b]!;
       prefix += HEX[byte >>> 4]! + HEX[byte & 15]!;
     }
-    out[i] = { id: bytesToUuid(packed.ids, UUID_BYTES * i), version: prefix + node, deleted: flag === 1 };
+    out[i] = {
+      id: bytesToUuid(packed.ids, UUID_BYTES * i),
+      version: prefix + node,
+      deleted: flag === 1,
+    };
   }
   return out;
 }
@@ -289,7 +287,11 @@ function smallInt(x: unknown, min: number, max: number, what: string): number {
 }
 
 function shardName(x: unknown): string {
-  if (typeof x !== 'string' || x.length === 0 || Buffer.byteLength(x) > AE_LIMITS.maxShardNameBytes) {
+  if (
+    typeof x !== 'string' ||
+    x.length === 0 ||
+    Buffer.byteLength(x) > AE_LIMITS.maxShardNameBytes
+  ) {
     throw new ProtocolError('shard must be a non-empty string of at most 256 bytes');
   }
   return x;
@@ -309,7 +311,9 @@ export function parseMessage(x: unknown): AntiEntropyMessage {
   switch (x.kind) {
     case 'roots': {
       if (!Array.isArray(x.shards) || x.shards.length > AE_LIMITS.maxShardsPerRootsRequest) {
-        throw new ProtocolError(`roots request must list ≤ ${AE_LIMITS.maxShardsPerRootsRequest} shards`);
+        throw new ProtocolError(
+          `roots request must list ≤ ${AE_LIMITS.maxShardsPerRootsRequest} shards`,
+        );
       }
       const shards = x.shards.map((s: unknown): RootSummary => {
         if (!isObject(s)) throw new ProtocolError('root summary is not a map');
@@ -322,7 +326,10 @@ export function parseMessage(x: unknown): AntiEntropyMessage {
       return { kind: 'roots', shards };
     }
     case 'roots-reply': {
-      if (typeof x.incarnation !== 'string' || x.incarnation.length > AE_LIMITS.maxIncarnationBytes) {
+      if (
+        typeof x.incarnation !== 'string' ||
+        x.incarnation.length > AE_LIMITS.maxIncarnationBytes
+      ) {
         throw new ProtocolError('incarnation must be a short string');
       }
       if (!Array.isArray(x.statuses) || x.statuses.length > AE_LIMITS.maxShardsPerRootsRequest) {
@@ -331,7 +338,12 @@ export function parseMessage(x: unknown): AntiEntropyMessage {
       const statuses = x.statuses.map((s: unknown): RootStatus => {
         if (!isObject(s)) throw new ProtocolError('root status is not a map');
         const state = s.state;
-        if (state !== 'equal' && state !== 'differ' && state !== 'not-ready' && state !== 'unknown') {
+        if (
+          state !== 'equal' &&
+          state !== 'differ' &&
+          state !== 'not-ready' &&
+          state !== 'unknown'
+        ) {
           throw new ProtocolError('unknown root state');
         }
         if (state === 'equal' || state === 'differ') {
@@ -352,7 +364,9 @@ export function parseMessage(x: unknown): AntiEntropyMessage {
       if (!isBytes(x.parents)) throw new ProtocolError('parents must be bytes');
       const parents = x.parents.length / 4;
       if (parents * 2 ** depth > AE_LIMITS.maxDigestsPerMessage) {
-        throw new ProtocolError(`digests request exceeds ${AE_LIMITS.maxDigestsPerMessage} digests`);
+        throw new ProtocolError(
+          `digests request exceeds ${AE_LIMITS.maxDigestsPerMessage} digests`,
+        );
       }
       return { kind: 'digests', shard: shardName(x.shard), level, depth, parents: x.parents };
     }

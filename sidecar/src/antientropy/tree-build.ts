@@ -193,7 +193,10 @@ export class TreeMaintainer {
 
   private retainedPageFor(id: string): RetainedPage | undefined {
     for (const page of this.retained) {
-      if ((page.after === null || id > page.after) && (page.through === null || id <= page.through)) {
+      if (
+        (page.after === null || id > page.after) &&
+        (page.through === null || id <= page.through)
+      ) {
         return page;
       }
     }

@@ -83,7 +83,9 @@ export class ObjectService {
 
   /** POST /v1/objects: create-only (an existing id → 422). */
   async create(body: unknown, level: ConsistencyLevel, queryTenant?: string): Promise<DataObject> {
-    const info = await this.collection(isPlainObject(body) ? body.class : undefined, 422);
+    if (!isPlainObject(body))
+      throw new ObjectValidationError(422, 'object body must be a JSON object');
+    const info = await this.collection(body.class, 422);
     const input = parseObjectInput(body, info.definition);
     const tenant = this.tenant(info, input.tenant, queryTenant);
     const target = targetFor(this.options.schema.machine, info, tenant, input.id);
