@@ -149,7 +149,7 @@ export class ObjectService {
         maxRestamps: 0,
       });
       if (result.outcome.kind === 'superseded' && attempt < PATCH_ATTEMPTS) {
-        this.options.clock.observe(result.outcome.newer);
+        this.options.clock.advancePast(result.outcome.newer);
         continue;
       }
       this.throwUnlessOk(result.outcome, address.level);

@@ -64,7 +64,7 @@ export async function replicatedWrite(
       return { outcome, written, settled };
     }
     ctx.onSuperseded?.();
-    ctx.clock.observe(outcome.newer);
+    ctx.clock.advancePast(outcome.newer);
   }
 }
 

@@ -74,6 +74,8 @@ export interface HybridClockStats {
   readonly logicalOverflows: number;
   /** Largest `aheadMs` seen on any observed version, accepted or not. */
   readonly maxAheadMs: number;
+  /** `advancePast` calls that moved the clock beyond the drift bound (our wall clock is behind). */
+  readonly forcedAdvances: number;
 }
 
 interface Stamp {
@@ -92,6 +94,7 @@ export class HybridClock {
     wallClockBehind: 0,
     logicalOverflows: 0,
     maxAheadMs: 0,
+    forcedAdvances: 0,
   };
 
   constructor(
@@ -164,6 +167,25 @@ export class HybridClock {
   }
 
   /** The largest (wall, logical) issued or accepted so far, stamped with this node's name. */
+  /**
+   * Moves the clock to `version` even beyond the drift bound. For a version a replica reports
+   * it already stores when our write was superseded by it: the write follows that version
+   * causally, so its next stamp must be above it or it would be lost to last-write-wins. The
+   * drift bound protects replicas from accepting writes stamped far in the future; here the
+   * stored version has already been accepted, and the clock that is off is ours.
+   */
+  advancePast(version: EncodedVersion): void {
+    const v = decodeVersion(version);
+    const aheadMs = Math.max(0, v.wallMs - this.readWall());
+    if (aheadMs > this.maxDriftMs) this.counters.forcedAdvances++;
+    if (
+      v.wallMs > this.last.wallMs ||
+      (v.wallMs === this.last.wallMs && v.logical > this.last.logical)
+    ) {
+      this.last = { wallMs: v.wallMs, logical: v.logical };
+    }
+  }
+
   current(): Version {
     return { wallMs: this.last.wallMs, logical: this.last.logical, node: this.node };
   }

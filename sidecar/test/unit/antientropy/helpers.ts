@@ -25,7 +25,10 @@ export function uuid(rand: Rand): string {
 
 /** Time-ordered ids (UUIDv7-like: 48-bit ms prefix), the case a raw-prefix leaf would skew. */
 export function sequentialUuid(n: number): string {
-  const hex = n.toString(16).padStart(12, '0') + '7000800000000000' + (n % 65536).toString(16).padStart(4, '0');
+  const hex =
+    n.toString(16).padStart(12, '0') +
+    '7000800000000000' +
+    (n % 65536).toString(16).padStart(4, '0');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -55,7 +58,8 @@ export function newer(rand: Rand, than: EncodedVersion): EncodedVersion {
 
 export function randomEntries(rand: Rand, count: number, tombstoneShare = 0.2): Digest[] {
   const out: Digest[] = [];
-  for (let i = 0; i < count; i++) out.push(entry(uuid(rand), version(rand), rand() < tombstoneShare));
+  for (let i = 0; i < count; i++)
+    out.push(entry(uuid(rand), version(rand), rand() < tombstoneShare));
   return out;
 }
 
@@ -144,7 +148,10 @@ export const CONFIG: SessionConfig = {
   propagationBatchSize: 100,
 };
 
-export function sameRecords(a: ReadonlyMap<string, Digest>, b: ReadonlyMap<string, Digest>): boolean {
+export function sameRecords(
+  a: ReadonlyMap<string, Digest>,
+  b: ReadonlyMap<string, Digest>,
+): boolean {
   if (a.size !== b.size) return false;
   for (const [id, x] of a) {
     const y = b.get(id);

@@ -175,7 +175,7 @@ class Cluster {
         this.acked.set(id, { version, w: plan.required, deleted, seq: attemptRecord.seq });
       }
       if (outcome.kind !== 'superseded' || attempt === 3) return outcome;
-      coordinator.clock.observe(outcome.newer); // may be refused: then it stays superseded
+      coordinator.clock.advancePast(outcome.newer); // beyond the drift bound too: see hlc.ts
     }
   }
 

@@ -18,6 +18,20 @@ function manualClock(start: number): { now: () => number; set: (t: number) => vo
 }
 
 describe('HybridClock', () => {
+  it('advancePast moves beyond the drift bound (a superseded write must restamp above)', () => {
+    const wall = manualClock(1_000);
+    const clock = new HybridClock('node-a', wall.now, { maxDriftMs: 100 });
+    const future = encodeVersion({ wallMs: 601_000, logical: 4, node: 'node-b' });
+    expect(clock.observe(future).accepted).toBe(false);
+    expect(compareEncodedVersions(clock.next(), future)).toBeLessThan(0);
+    clock.advancePast(future);
+    expect(compareEncodedVersions(clock.next(), future)).toBeGreaterThan(0);
+    expect(clock.stats().forcedAdvances).toBe(1);
+    // An older version never moves the clock back.
+    clock.advancePast(encodeVersion({ wallMs: 5, logical: 0, node: 'node-b' }));
+    expect(decodeVersion(clock.next()).wallMs).toBe(601_000);
+  });
+
   it('stamps the wall clock when it moves forward, with logical 0', () => {
     const wall = manualClock(1_000);
     const clock = new HybridClock('node-a', wall.now, { maxDriftMs: 100 });

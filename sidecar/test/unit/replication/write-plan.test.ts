@@ -28,6 +28,37 @@ function answerOf(effects: WriteEffect[]): WriteOutcome | undefined {
 }
 
 describe('WritePlan scenarios', () => {
+  it('ifAbsent: a prepared replica holding a live copy aborts everywhere and answers exists', () => {
+    const p = plan(['n0', 'n1', 'n2'], 'QUORUM', { ifAbsent: true });
+    p.start();
+    expect(p.prepareAck('n0')).toEqual([]);
+    expect(p.prepareAck('n2', undefined, true)).toEqual([
+      { kind: 'abort', replicas: ['n0', 'n1', 'n2'] },
+      { kind: 'answer', outcome: { kind: 'exists', required: 2, replica: 'n2' } },
+    ]);
+    // A later prepare gets its abort; the answer stands.
+    expect(p.prepareAck('n1')).toEqual([{ kind: 'abort', replicas: ['n1'] }]);
+    expect(p.settled).toBe(true);
+  });
+
+  it('ifAbsent: a live copy reported after the decision does not undo the commit', () => {
+    const p = plan(['n0', 'n1', 'n2'], 'QUORUM', { ifAbsent: true });
+    p.start();
+    p.prepareAck('n0');
+    expect(p.prepareAck('n1')).toEqual([{ kind: 'commit', replicas: ['n0', 'n1'] }]);
+    expect(p.prepareAck('n2', undefined, true)).toEqual([{ kind: 'commit', replicas: ['n2'] }]);
+  });
+
+  it('without ifAbsent a live copy is an upsert', () => {
+    const p = plan(['n0'], 'ONE');
+    p.start();
+    expect(p.prepareAck('n0', undefined, true)).toEqual([{ kind: 'commit', replicas: ['n0'] }]);
+    expect(p.commitAck('n0')).toEqual([
+      { kind: 'answer', outcome: { kind: 'ok', required: 1, committed: 1 } },
+    ]);
+    expect(p.committedCount).toBe(1);
+  });
+
   it('QUORUM over 3: prepare all, commit the prepared once 2 are in, answer after 2 commits', () => {
     const p = plan(['n0', 'n1', 'n2'], 'QUORUM');
     expect(p.start()).toEqual([{ kind: 'prepare', replicas: ['n0', 'n1', 'n2'] }]);
