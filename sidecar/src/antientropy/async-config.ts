@@ -113,7 +113,8 @@ function parseValue(
   const text = raw.trim();
   let value: number;
   if (kind === 'count') {
-    if (!/^\d+$/.test(text)) throw new ConfigError(name, `must be a non-negative integer, got "${raw}"`);
+    if (!/^\d+$/.test(text))
+      throw new ConfigError(name, `must be a non-negative integer, got "${raw}"`);
     value = Number(text);
   } else {
     if (text === '0') return undefined;
@@ -166,13 +167,17 @@ export function readAsyncReplicationEnv(env: Env): AsyncReplicationEnv {
   const node = {} as Record<AsyncNodeKnob, number>;
   for (const [knob, spec] of Object.entries(ASYNC_NODE_KNOBS) as [AsyncNodeKnob, NodeKnob][]) {
     const raw = get(spec.env);
-    node[knob] = (raw === undefined ? undefined : parseValue(spec.env, raw, spec.kind, spec)) ?? spec.default;
+    node[knob] =
+      (raw === undefined ? undefined : parseValue(spec.env, raw, spec.kind, spec)) ?? spec.default;
   }
   return { disabled, overrides, node };
 }
 
 /** Every variable this module reads, for the configuration reference. */
-export function asyncReplicationVariables(): { readonly name: string; readonly description: string }[] {
+export function asyncReplicationVariables(): {
+  readonly name: string;
+  readonly description: string;
+}[] {
   return [
     { name: ASYNC_DISABLED_ENV, description: 'true: no anti-entropy on this node (kill switch).' },
     ...(Object.keys(ASYNC_CONFIG_ENV) as AsyncConfigField[]).map((field) => ({

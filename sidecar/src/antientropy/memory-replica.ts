@@ -11,6 +11,7 @@ import { Packr } from 'msgpackr';
 import type { DeletionStrategy } from '../metadata/types.js';
 import type { Digest } from '../storage/object-store.js';
 import type { EncodedVersion } from '../versioning/version.js';
+import { treeKeyOf } from './entry-hash.js';
 import { HashTree } from './hash-tree.js';
 import {
   parseMessage,
@@ -20,12 +21,7 @@ import {
   type PeerReply,
   type RootsReply,
 } from './messages.js';
-import {
-  TreeOrderIndex,
-  answerDigests,
-  answerEntriesFromScan,
-  answerRoots,
-} from './responder.js';
+import { TreeOrderIndex, answerDigests, answerEntriesFromScan, answerRoots } from './responder.js';
 import {
   SyncSession,
   rootSummary,
@@ -33,6 +29,7 @@ import {
   type Repair,
   type SessionConfig,
   type SessionResult,
+  type TombstoneGcView,
 } from './sync-session.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
@@ -50,6 +47,16 @@ export class MemoryReplica {
   readonly incarnation: string;
   /** Optional static tree-order index (benchmarks): listings by binary search, not by scan. */
   private index: TreeOrderIndex | null = null;
+  /** Tree keys by id, so scans do not rehash every record per listing. */
+  private readonly keys = new Map<string, number>();
+  private readonly keyOf = (entry: Digest): number => {
+    let key = this.keys.get(entry.id);
+    if (key === undefined) {
+      key = treeKeyOf(entry.id);
+      this.keys.set(entry.id, key);
+    }
+    return key;
+  };
   /** Called after every change the tree took (for a TombstoneLedger, counters…). */
   onChange: ((prev: Digest | null, next: Digest | null) => void) | null = null;
 
@@ -95,7 +102,7 @@ export class MemoryReplica {
   listEntries(request: EntriesRequest): EntriesReply {
     const reply = this.index
       ? this.index.answer(request, this.tree.height)
-      : answerEntriesFromScan(request, this.tree.height, this.records.values());
+      : answerEntriesFromScan(request, this.tree.height, this.records.values(), this.keyOf);
     if (reply.kind === 'error') throw new Error(`local listing refused: ${reply.message}`);
     return reply;
   }
@@ -122,10 +129,13 @@ export interface DriveOptions {
   readonly config: SessionConfig;
   readonly pull?: boolean;
   readonly stamp?: () => EncodedVersion;
-  readonly purgeable?: (tombstone: Digest, treeKey: number) => boolean;
+  readonly gc?: TombstoneGcView;
   /** Apply the session's repairs and purges (default true). */
   readonly apply?: boolean;
-  readonly limits?: { readonly maxDigestsPerMessage?: number; readonly maxNodesPerRequest?: number };
+  readonly limits?: {
+    readonly maxDigestsPerMessage?: number;
+    readonly maxNodesPerRequest?: number;
+  };
 }
 
 export interface DriveReport {
@@ -146,7 +156,11 @@ export interface DriveReport {
  * Runs one complete session of `local` against `peer`, synchronously: the roots exchange, then
  * every request the session emits, answered at once, until it is done.
  */
-export function driveSession(local: MemoryReplica, peer: MemoryReplica, options: DriveOptions): DriveReport {
+export function driveSession(
+  local: MemoryReplica,
+  peer: MemoryReplica,
+  options: DriveOptions,
+): DriveReport {
   const shard = options.shard ?? 'shard';
   let bytesToPeer = 0;
   let bytesFromPeer = 0;
@@ -171,7 +185,7 @@ export function driveSession(local: MemoryReplica, peer: MemoryReplica, options:
     config: options.config,
     ...(options.pull !== undefined ? { pull: options.pull } : {}),
     ...(options.stamp ? { stamp: options.stamp } : {}),
-    ...(options.purgeable ? { purgeable: options.purgeable } : {}),
+    ...(options.gc ? { gc: options.gc } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
   });
   const repairs: Repair[] = [];
@@ -207,7 +221,13 @@ export function driveSession(local: MemoryReplica, peer: MemoryReplica, options:
     }
     if (next.length === 0) throw new Error('session is waiting for nothing');
     // Deliver every reply of this wave; merge the outputs.
-    const merged = { toPeer: [] as typeof output.toPeer[number][], toLocal: [] as typeof output.toLocal[number][], repairs: [] as (readonly Repair[])[], purges: [] as typeof output.purges[number][], result: null as SessionResult | null };
+    const merged = {
+      toPeer: [] as (typeof output.toPeer)[number][],
+      toLocal: [] as (typeof output.toLocal)[number][],
+      repairs: [] as (readonly Repair[])[],
+      purges: [] as (typeof output.purges)[number][],
+      result: null as SessionResult | null,
+    };
     for (const deliver of next) {
       const o = deliver();
       merged.toPeer.push(...o.toPeer);

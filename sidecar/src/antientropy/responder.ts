@@ -146,8 +146,9 @@ export class EntriesCollector {
     this.query = query;
   }
 
-  offer(entry: Digest): void {
-    const cursor = this.query.admit(entry);
+  /** `treeKey` may be passed when the caller has it cached (saves a hash). */
+  offer(entry: Digest, treeKey?: number): void {
+    const cursor = this.query.admit(entry, treeKey);
     if (cursor === null) return;
     this.kept.push({ cursor, entry });
     if (this.kept.length >= 2 * this.query.limit) this.trim();
@@ -169,6 +170,7 @@ export function answerEntriesFromScan(
   request: EntriesRequest,
   maxLevel: number,
   entries: Iterable<Digest>,
+  keyOf?: (entry: Digest) => number,
 ): EntriesReply | ErrorReply {
   let query: EntriesQuery;
   try {
@@ -178,7 +180,7 @@ export function answerEntriesFromScan(
     throw error;
   }
   const collector = new EntriesCollector(query);
-  for (const entry of entries) collector.offer(entry);
+  for (const entry of entries) collector.offer(entry, keyOf?.(entry));
   return collector.finish();
 }
 

@@ -21,9 +21,11 @@
  *        - same state → nothing;
  *        - either version younger than `propagationDelay` (wall time vs nowMs) → skipped: it may be
  *          a write still in flight;
- *        - our tombstone, peer absent, `purgeable` → purge ours (the peer purged it: see
- *          tombstone-gc.ts); peer tombstone, we absent → left to the peer (its own session pushes
- *          it unless it is purging it; pulling it back would undo our purge);
+ *        - our tombstone, peer absent: purgeable by our GC ledger → purge ours; confirmed by this
+ *          peer earlier → the peer purged it, leave it (pushing it back would restart every
+ *          replica's grace period: purge ping-pong); otherwise push it. Peer tombstone, we absent
+ *          → left to the peer (its own session pushes it unless it purged it; pulling it back
+ *          would undo our purge). See tombstone-gc.ts;
  *        - otherwise `resolveRead` over the two digests decides, exactly as repair-on-read: the
  *          winner and which replica gets which conditional write, per deletion strategy
  *          (NoAutomatedResolution conflicts are counted and left alone; DeleteOnConflict's fresh
@@ -113,9 +115,20 @@ export interface SyncSessionOptions {
   readonly stamp?: () => EncodedVersion;
   /** Called with both versions of every differing entry before deciding (HLC observe). */
   readonly observe?: (version: EncodedVersion) => void;
-  /** Whether our tombstone may be purged (tombstone-gc.ts); default never. */
-  readonly purgeable?: (tombstone: Digest, treeKey: number) => boolean;
+  /** Tombstone GC's view for this peer (TombstoneLedger.sessionView); default: no GC. */
+  readonly gc?: TombstoneGcView;
   readonly limits?: Partial<SessionLimits>;
+}
+
+/** What a session asks tombstone GC (tombstone-gc.ts), per entry. */
+export interface TombstoneGcView {
+  /** Our tombstone may be purged now. */
+  purgeable(tombstone: Digest, treeKey: number): boolean;
+  /**
+   * This peer confirmed holding our tombstone since it arrived here (same incarnation): if the
+   * peer now lacks it, the peer purged it.
+   */
+  confirmedByPeer(tombstone: Digest, treeKey: number): boolean;
 }
 
 export type RepairTarget = 'peer' | 'local';
@@ -178,6 +191,8 @@ export interface SessionStats {
   deferred: number;
   /** Our tombstones the peer did not hold as an equal-or-newer tombstone. */
   tombstoneDeficits: number;
+  /** Our tombstones the peer had confirmed and since purged (not pushed back). */
+  peerPurged: number;
 }
 
 export interface SessionResult {
@@ -194,8 +209,15 @@ export interface SessionResult {
 }
 
 /** Splits root summaries into requests of at most `batchSize` shards (1 = no batching). */
-export function rootsRequests(summaries: readonly RootSummary[], batchSize: number): RootsRequest[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > AE_LIMITS.maxShardsPerRootsRequest) {
+export function rootsRequests(
+  summaries: readonly RootSummary[],
+  batchSize: number,
+): RootsRequest[] {
+  if (
+    !Number.isInteger(batchSize) ||
+    batchSize < 1 ||
+    batchSize > AE_LIMITS.maxShardsPerRootsRequest
+  ) {
     throw new RangeError(`roots batch size must be in 1..${AE_LIMITS.maxShardsPerRootsRequest}`);
   }
   const out: RootsRequest[] = [];
@@ -215,7 +237,9 @@ export function nextCycleDelayMs(
   result: SessionResult | null,
   config: { readonly frequency: number; readonly frequencyWhilePropagating: number },
 ): number {
-  return result !== null && result.propagating ? config.frequencyWhilePropagating : config.frequency;
+  return result !== null && result.propagating
+    ? config.frequencyWhilePropagating
+    : config.frequency;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,6 +249,7 @@ export type EntryDecision =
   | { readonly kind: 'equal' }
   | { readonly kind: 'young' }
   | { readonly kind: 'purge'; readonly purge: PurgeRequest }
+  | { readonly kind: 'peer-purged' }
   | { readonly kind: 'peer-tombstone-only' }
   | { readonly kind: 'conflict' }
   | { readonly kind: 'deferred'; readonly why: string }
@@ -237,7 +262,7 @@ export interface EntryContext {
   /** Versions with a wall time above this are too young to repair. */
   readonly youngAfterMs: number;
   readonly stamp?: () => EncodedVersion;
-  readonly purgeable?: (tombstone: Digest, treeKey: number) => boolean;
+  readonly gc?: TombstoneGcView;
 }
 
 /** Wall-clock ms of an encoded version (its first 12 hex digits). */
@@ -277,10 +302,11 @@ export function decideEntry(
   ) {
     return { kind: 'young' };
   }
-  if (local !== null && local.deleted && peer === null) {
-    if (ctx.purgeable?.(local, treeKey)) {
+  if (local !== null && local.deleted && peer === null && ctx.gc !== undefined) {
+    if (ctx.gc.purgeable(local, treeKey)) {
       return { kind: 'purge', purge: { id: local.id, version: local.version } };
     }
+    if (ctx.gc.confirmedByPeer(local, treeKey)) return { kind: 'peer-purged' };
   }
   if (local === null && peer !== null && peer.deleted) return { kind: 'peer-tombstone-only' };
 
@@ -394,6 +420,7 @@ function emptyStats(): SessionStats {
     conflicts: 0,
     deferred: 0,
     tombstoneDeficits: 0,
+    peerPurged: 0,
   };
 }
 
@@ -466,7 +493,7 @@ export class SyncSession {
       strategy: options.strategy,
       youngAfterMs: options.nowMs - c.propagationDelay,
       ...(options.stamp ? { stamp: options.stamp } : {}),
-      ...(options.purgeable ? { purgeable: options.purgeable } : {}),
+      ...(options.gc ? { gc: options.gc } : {}),
     };
   }
 
@@ -700,7 +727,7 @@ export class SyncSession {
         throw new ProtocolError('entry outside the requested nodes');
       }
       if (through !== null && compareTreeOrder(cursor, through) > 0) {
-        throw new ProtocolError('entry beyond the reply\'s through cursor');
+        throw new ProtocolError("entry beyond the reply's through cursor");
       }
       keyed[i] = { cursor, entry };
       previous = cursor;
@@ -782,17 +809,27 @@ export class SyncSession {
       local.deleted === peer.deleted;
     if (same) return;
     this.stats.differences++;
-    if (local !== null && local.deleted && !tombstoneConfirmed(local, peer)) {
-      this.stats.tombstoneDeficits++;
-    }
     if (this.options.observe) {
       if (local !== null) this.options.observe(local.version);
       if (peer !== null) this.options.observe(peer.version);
     }
     const decision = decideEntry(local, peer, treeKey, this.ctx);
+    // A tombstone we purge, or that the peer purged, is no longer expected on the peer.
+    if (
+      local !== null &&
+      local.deleted &&
+      !tombstoneConfirmed(local, peer) &&
+      decision.kind !== 'purge' &&
+      decision.kind !== 'peer-purged'
+    ) {
+      this.stats.tombstoneDeficits++;
+    }
     switch (decision.kind) {
       case 'equal':
       case 'peer-tombstone-only':
+        return;
+      case 'peer-purged':
+        this.stats.peerPurged++;
         return;
       case 'young':
         this.stats.skippedYoung++;

@@ -32,15 +32,18 @@
  * With no other replica (factor 1) nothing is ever purgeable here: nobody can confirm, and
  * Weaviate keeps tombstones forever too.
  *
- * Why purging needs the other sessions' help: tombstones are in the tree, so once one replica
- * purges, the leaf differs from replicas that have not yet. A session then sees "our tombstone,
- * peer absent": if our ledger says purgeable, the peer purged it — we purge too (`purgeable`
- * option of SyncSession); and "peer tombstone, we absent" is left to the peer. Nobody re-spreads
- * a tombstone that is being purged.
+ * Why purging needs the sessions' help: tombstones are in the tree, so once one replica purges,
+ * its leaf differs from replicas that have not yet. A session then sees "our tombstone, peer
+ * absent": if our ledger says purgeable, we purge too; else if this peer had confirmed holding it
+ * since it arrived here (same incarnation), the peer purged it — we do not push it back (that
+ * would re-note the leaf everywhere and restart every grace period: purge ping-pong) and it is no
+ * deficit; otherwise the peer never had it and we push it. "Peer tombstone, we absent" is left
+ * to the peer. See `sessionView`.
  */
 import type { Digest, PurgeRequest } from '../storage/object-store.js';
 import { nodeAtLevel, treeKeyOf } from './entry-hash.js';
 import { assertHeight } from './hash-tree.js';
+import type { TombstoneGcView } from './sync-session.js';
 
 export interface TombstoneLedgerOptions {
   /** Height of our tree (the ledger keeps one tick per leaf). */
@@ -218,8 +221,24 @@ export class TombstoneLedger {
     return this.purgeVerdict(treeKey).purge;
   }
 
-  /** For SyncSession's `purgeable` option. */
-  readonly purgeable = (_tombstone: Digest, treeKey: number): boolean => this.canPurge(treeKey);
+  /**
+   * Whether `peer` confirmed (a clean session since the tombstone's leaf last took a tombstone,
+   * same incarnation, current membership) holding the tombstones of `treeKey`'s leaf.
+   */
+  confirmedBy(peer: string, treeKey: number): boolean {
+    const ledger = this.peers.get(peer);
+    if (ledger === undefined) return false;
+    const leafTick = this.leafTicks[nodeAtLevel(treeKey, this.height)]!;
+    return ledger.history.some((c) => c.tick > leafTick);
+  }
+
+  /** The GC view a SyncSession with `peer` needs. */
+  sessionView(peer: string): TombstoneGcView {
+    return {
+      purgeable: (_tombstone, treeKey) => this.canPurge(treeKey),
+      confirmedByPeer: (_tombstone, treeKey) => this.confirmedBy(peer, treeKey),
+    };
+  }
 }
 
 /** Our tombstones (from a store scan) that may be purged now, at most `limit`. */

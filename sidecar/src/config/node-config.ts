@@ -268,6 +268,13 @@ export const VARS = {
     { min: 1, max: 600_000 },
     'Largest reconnect delay.',
   ),
+  apiKeys: listVar(
+    'AUTHENTICATION_APIKEY_ALLOWED_KEYS',
+    'API keys accepted on the client API as `Authorization: Bearer <key>`; empty = no authentication. Health endpoints stay open.',
+    (v) => {
+      if (v.length < 16) throw new Error('an API key must be at least 16 characters');
+    },
+  ),
   replicationTimeoutMs: durationVar(
     'REPLICATION_TIMEOUT',
     '10s',
@@ -329,6 +336,8 @@ export interface NodeConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly shutdownTimeoutMs: number;
   readonly httpMaxBodyBytes: number;
+  /** Accepted client API keys; empty = authentication off. */
+  readonly apiKeys: readonly string[];
   readonly peer: PeerSettings;
   readonly replication: ReplicationSettings;
 }
@@ -481,6 +490,7 @@ export function loadNodeConfig(env: Env): NodeConfig {
     logLevel: read(env, VARS.logLevel),
     shutdownTimeoutMs: read(env, VARS.shutdownTimeoutMs),
     httpMaxBodyBytes: read(env, VARS.httpMaxBodyBytes),
+    apiKeys: read(env, VARS.apiKeys),
     peer,
     replication,
   };
@@ -499,7 +509,12 @@ export function describeConfig(config: NodeConfig): Record<string, unknown> {
     config.storage.kind === 'redis'
       ? { ...config.storage, url: redactUrl(config.storage.url) }
       : config.storage;
-  return { ...config, clusterSecret: '<redacted>', storage };
+  return {
+    ...config,
+    clusterSecret: '<redacted>',
+    apiKeys: config.apiKeys.map(() => '<redacted>'),
+    storage,
+  };
 }
 
 function redactUrl(url: string): string {

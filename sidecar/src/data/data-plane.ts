@@ -16,6 +16,7 @@ import { ObjectService } from './object-service.js';
 import { ReplicaClient } from './replica-client.js';
 import { ReplicaService } from './replica-service.js';
 import { ReplicationMetrics } from './replication-metrics.js';
+import { storageKey } from './targets.js';
 
 export interface DataPlaneOptions {
   readonly nodeName: string;
@@ -28,6 +29,16 @@ export interface DataPlaneOptions {
   readonly now?: () => number;
 }
 
+export interface ShardStat {
+  readonly class: string;
+  readonly name: string;
+  readonly objectCount: number;
+  readonly tombstoneCount: number;
+  readonly replicationFactor: number;
+}
+
+export const SHARD_STATS_RPC = 'data.shardStats';
+
 export class DataPlane {
   readonly clock: HybridClock;
   readonly replica: ReplicaService;
@@ -35,7 +46,7 @@ export class DataPlane {
   readonly router: Router;
   readonly metrics: ReplicationMetrics;
 
-  constructor(options: DataPlaneOptions) {
+  constructor(private readonly options: DataPlaneOptions) {
     const now = options.now ?? Date.now;
     const { settings } = options;
     this.metrics = new ReplicationMetrics(options.registry);
@@ -62,6 +73,7 @@ export class DataPlane {
       now,
     });
     this.replica.register(options.mesh);
+    options.mesh.handle(SHARD_STATS_RPC, () => this.shardStats());
     const client = new ReplicaClient(options.nodeName, options.mesh, this.replica, this.clock);
     this.service = new ObjectService({
       client,
@@ -75,6 +87,42 @@ export class DataPlane {
       now,
     });
     this.router = objectRouter(this.service);
+  }
+
+  /**
+   * Object counts of every shard replica this node holds (tombstones counted apart), for
+   * `/v1/nodes?output=verbose`; served to peers as `data.shardStats`.
+   */
+  async shardStats(): Promise<ShardStat[]> {
+    const sm = this.options.metadata.machine;
+    const stats: ShardStat[] = [];
+    for (const collection of sm.listCollections()) {
+      const info = sm.getCollectionInfo(collection.class);
+      if (!info) continue;
+      const schema = {
+        class: collection.class,
+        createdIndex: info.createdIndex,
+        version: info.version,
+      };
+      const shards = collection.multiTenancyConfig.enabled
+        ? (sm.getTenants(collection.class) ?? []).map((t) => ({
+            name: t.name,
+            nodes: sm.getTenantReplicas(collection.class, t.name) ?? [],
+          }))
+        : info.shardingState.physical.map((p) => ({ name: p.name, nodes: p.belongsToNodes }));
+      for (const shard of shards) {
+        if (!shard.nodes.includes(this.options.nodeName)) continue;
+        const count = await this.options.store.count(storageKey(schema, shard.name));
+        stats.push({
+          class: collection.class,
+          name: shard.name,
+          objectCount: count.live,
+          tombstoneCount: count.tombstones,
+          replicationFactor: collection.replicationConfig.factor,
+        });
+      }
+    }
+    return stats;
   }
 
   stop(): void {

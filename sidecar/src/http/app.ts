@@ -3,6 +3,7 @@
  * the node's services and render results; everything else is here only to make bad input fail
  * clearly (413 for oversized bodies, 400 for malformed JSON, 404 for unknown paths).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, sendError } from './errors.js';
@@ -17,7 +18,13 @@ export interface NodeStatusEntry {
   readonly status: 'HEALTHY' | 'UNHEALTHY' | 'UNAVAILABLE';
   readonly version: string;
   /** With `?output=verbose`: the shards this node holds replicas of. */
-  readonly shards?: readonly { readonly class: string; readonly name: string }[];
+  readonly shards?: readonly {
+    readonly class: string;
+    readonly name: string;
+    readonly objectCount?: number;
+    readonly tombstoneCount?: number;
+  }[];
+  readonly stats?: { readonly shardCount: number; readonly objectCount: number };
 }
 
 export interface ApiServices {
@@ -29,6 +36,8 @@ export interface ApiServices {
 export interface ApiOptions {
   readonly maxBodyBytes: number;
   readonly logger: Logger;
+  /** Accepted `Authorization: Bearer` keys; empty = no authentication. */
+  readonly apiKeys?: readonly string[];
 }
 
 export function createApiApp(
@@ -51,6 +60,8 @@ export function createApiApp(
     const report = await services.health();
     res.status(report.ready ? 200 : 503).json(report);
   });
+
+  if (options.apiKeys && options.apiKeys.length > 0) app.use(requireApiKey(options.apiKeys));
 
   app.get('/v1/meta', (_req, res) => {
     res.json(services.meta());
@@ -75,6 +86,27 @@ export function createApiApp(
   });
 
   return app;
+}
+
+/**
+ * API-key authentication (Weaviate's AUTHENTICATION_APIKEY_*): every route registered after it
+ * needs `Authorization: Bearer <key>` with an allowed key. Keys are compared in constant time.
+ */
+function requireApiKey(keys: readonly string[]): express.RequestHandler {
+  const allowed = keys.map((k) => createHash('sha256').update(k).digest());
+  return (req, res, next) => {
+    const match = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
+    if (!match) {
+      sendError(res, 401, 'authentication required: send Authorization: Bearer <api key>');
+      return;
+    }
+    const given = createHash('sha256').update(match[1]!).digest();
+    if (!allowed.some((key) => timingSafeEqual(key, given))) {
+      sendError(res, 401, 'invalid api key');
+      return;
+    }
+    next();
+  };
 }
 
 function describeError(

@@ -22,7 +22,7 @@ import { SOFTWARE_VERSION } from './software-version.js';
 import { ClusterMetadata } from '../schema/cluster-metadata.js';
 import { schemaRouter } from '../schema/schema-routes.js';
 import type { MetadataStateMachine } from '../metadata/index.js';
-import { DataPlane } from '../data/data-plane.js';
+import { DataPlane, SHARD_STATS_RPC, type ShardStat } from '../data/data-plane.js';
 
 const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
   alive: 'HEALTHY',
@@ -129,7 +129,7 @@ export class QuorumNode {
           health: () => holder.node!.health(),
           nodes: (verbose) => holder.node!.nodes(verbose),
         },
-        { maxBodyBytes: config.httpMaxBodyBytes, logger: log },
+        { maxBodyBytes: config.httpMaxBodyBytes, logger: log, apiKeys: config.apiKeys },
         [schemaRouter(metadata), data.router],
       );
       const api = new DrainableServer(app);
@@ -212,8 +212,30 @@ export class QuorumNode {
     }));
     const all = [self, ...peers].sort((a, b) => (a.name < b.name ? -1 : 1));
     if (!verbose) return all;
+    // Each node counts its own replicas; an unreachable node shows its shards without counts.
     const held = shardsByNode(this.metadata.machine);
-    return all.map((node) => ({ ...node, shards: held.get(node.name) ?? [] }));
+    return Promise.all(
+      all.map(async (node) => {
+        const counted = await this.shardStatsOf(node.name).catch(() => null);
+        const shards = (held.get(node.name) ?? []).map((shard) => ({
+          ...shard,
+          ...counted?.find((s) => s.class === shard.class && s.name === shard.name),
+        }));
+        const objectCount = counted?.reduce((sum, s) => sum + s.objectCount, 0);
+        return {
+          ...node,
+          ...(objectCount !== undefined
+            ? { stats: { shardCount: shards.length, objectCount } }
+            : {}),
+          shards,
+        };
+      }),
+    );
+  }
+
+  private async shardStatsOf(node: string): Promise<ShardStat[]> {
+    if (node === this.config.nodeName) return this.data.shardStats();
+    return (await this.mesh.call(node, SHARD_STATS_RPC, {}, { timeoutMs: 2000 })) as ShardStat[];
   }
 
   /** Graceful shutdown; resolves true if everything closed before the deadline. Idempotent. */

@@ -15,6 +15,7 @@ import {
   type PurgeRequest,
   type ScanOptions,
   type ScanPage,
+  type ShardCount,
   type ShardKey,
   type StoredRecord,
   type WriteOutcome,
@@ -32,6 +33,7 @@ const OPERATIONS = [
   'scan',
   'scan_digests',
   'purge_tombstones',
+  'count',
   'ping',
 ] as const;
 export type StorageOperation = (typeof OPERATIONS)[number];
@@ -133,6 +135,10 @@ class InstrumentedStore implements ObjectStore {
 
   scanDigests(shard: ShardKey, options: ScanOptions): Promise<ScanPage<Digest>> {
     return this.timed('scan_digests', () => this.inner.scanDigests(shard, options));
+  }
+
+  count(shard: ShardKey): Promise<ShardCount> {
+    return this.timed('count', () => this.inner.count(shard));
   }
 
   purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number> {

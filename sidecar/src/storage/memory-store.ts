@@ -14,6 +14,7 @@ import {
   type PurgeRequest,
   type ScanOptions,
   type ScanPage,
+  type ShardCount,
   type ShardKey,
   type StoredRecord,
   type WriteOutcome,
@@ -40,6 +41,8 @@ interface Entry {
 interface ShardState {
   readonly entries: Map<string, Entry>;
   readonly ids: SortedKeyIndex;
+  /** Records that are not tombstones. */
+  live: number;
 }
 
 export class MemoryStore implements ObjectStore {
@@ -107,6 +110,14 @@ export class MemoryStore implements ObjectStore {
     return removed;
   }
 
+  async count(shard: ShardKey): Promise<ShardCount> {
+    this.assertOpen();
+    assertShardKey(shard);
+    const state = this.shards.get(shard);
+    if (state === undefined) return { live: 0, tombstones: 0 };
+    return { live: state.live, tombstones: state.entries.size - state.live };
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -137,6 +148,7 @@ export class MemoryStore implements ObjectStore {
     };
     state.entries.set(record.id, entry);
     if (current === undefined) state.ids.add(record.id);
+    state.live += Number(!record.deleted) - Number(current !== undefined && !current.deleted);
     return { applied: true, current: toDigest(record.id, entry) };
   }
 
@@ -166,7 +178,7 @@ export class MemoryStore implements ObjectStore {
   private shardState(shard: ShardKey): ShardState {
     let state = this.shards.get(shard);
     if (state === undefined) {
-      state = { entries: new Map(), ids: new SortedKeyIndex() };
+      state = { entries: new Map(), ids: new SortedKeyIndex(), live: 0 };
       this.shards.set(shard, state);
     }
     return state;

@@ -64,6 +64,11 @@ export interface ScanOptions {
   readonly limit: number;
 }
 
+export interface ShardCount {
+  readonly live: number;
+  readonly tombstones: number;
+}
+
 export interface PurgeRequest {
   readonly id: string;
   /** Removed only if the stored record is still a tombstone with exactly this version. */
@@ -106,6 +111,9 @@ export interface ObjectStore {
   scan(shard: ShardKey, options: ScanOptions): Promise<ScanPage<StoredRecord>>;
   /** Like `scan` without payloads: for building hash trees and listing diffs cheaply. */
   scanDigests(shard: ShardKey, options: ScanOptions): Promise<ScanPage<Digest>>;
+
+  /** How many live records and tombstones a shard holds (O(1): kept with every write). */
+  count(shard: ShardKey): Promise<ShardCount>;
 
   /** Removes tombstones that still have the given version; returns how many were removed. */
   purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number>;

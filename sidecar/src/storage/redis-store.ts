@@ -28,6 +28,7 @@ import {
   type PurgeRequest,
   type ScanOptions,
   type ScanPage,
+  type ShardCount,
   type ShardKey,
   type StoredRecord,
   type WriteOutcome,
@@ -73,7 +74,7 @@ end
 `;
 
 /**
- * KEYS: object hash, shard id index. ARGV: id, version, deleted ("0"|"1"), payload,
+ * KEYS: object hash, shard id index, shard live count. ARGV: id, version, deleted ("0"|"1"), payload,
  * condition ("newer"|"exact"), expected version ("" = no record).
  * Returns {applied (0|1), version after the call or nil, deleted flag or nil}.
  */
@@ -91,6 +92,10 @@ end
 if not allowed then return {0, cv, cd} end
 -- Index first: if the index key were unusable the script fails before changing anything.
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+-- The shard's live-record count moves when a record turns live or dead.
+local was_live = (cv and cd == '0') and 1 or 0
+local now_live = (ARGV[3] == '1') and 0 or 1
+if now_live ~= was_live then redis.call('INCRBY', KEYS[3], now_live - was_live) end
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', '1')
   redis.call('HDEL', KEYS[1], 'p')
@@ -205,7 +210,7 @@ export class RedisStore implements ObjectStore {
       disconnectTimeout: FORCED_DISCONNECT_MS,
       connectionName: 'quorumstore',
     });
-    redis.defineCommand('qsWrite', { numberOfKeys: 2, lua: WRITE_LUA });
+    redis.defineCommand('qsWrite', { numberOfKeys: 3, lua: WRITE_LUA });
     redis.defineCommand('qsPurge', { numberOfKeys: 2, lua: PURGE_LUA });
     redis.defineCommand('qsScan', { numberOfKeys: 1, lua: SCAN_LUA });
     // Connection errors arrive as events; without a listener ioredis would log them itself.
@@ -316,6 +321,16 @@ export class RedisStore implements ObjectStore {
       items.push(requirePresent(digest, shard, id));
     }
     return withCursor(items, flat[0]);
+  }
+
+  async count(shard: ShardKey): Promise<ShardCount> {
+    this.assertOpen();
+    assertShardKey(shard);
+    const pipeline = this.pipeline();
+    pipeline.get(liveKey(shard));
+    pipeline.zcard(idsKey(shard));
+    const [live, total] = (await this.exec('count', pipeline)).map((r) => Number(r ?? 0));
+    return { live: live!, tombstones: total! - live! };
   }
 
   async purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number> {
@@ -429,6 +444,10 @@ function objectKey(shard: ShardKey, id: string): string {
   return objectKeyPrefix(shard) + id;
 }
 
+function liveKey(shard: ShardKey): string {
+  return `qs:{${shard}}:live`;
+}
+
 function idsKey(shard: ShardKey): string {
   return `qs:{${shard}}:ids`;
 }
@@ -438,6 +457,7 @@ function writeScriptArgs(shard: ShardKey, { record, condition }: WriteRequest): 
   return [
     objectKey(shard, record.id),
     idsKey(shard),
+    liveKey(shard),
     record.id,
     record.version,
     record.deleted ? '1' : '0',

@@ -102,6 +102,36 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
       store = await backend.fresh();
     });
 
+    describe('counts', () => {
+      it('keeps live and tombstone counts exact through creates, updates, deletes, refusals and purges', async () => {
+        const random = prng(7);
+        const model = new Map<string, StoredRecord>();
+        for (let step = 1; step <= 300; step++) {
+          const id = uuid(1 + Math.floor(random() * 20));
+          const record =
+            random() < 0.3 ? tomb(id, ver(step)) : live(id, ver(step), Buffer.from('x'));
+          // Some writes are refused (stale version): the counts must not move for them.
+          const stale = random() < 0.2;
+          const version = stale ? ver(0) : record.version;
+          const outcome = await store.write(SHARD, put({ ...record, version }));
+          if (outcome.applied) model.set(id, { ...record, version });
+        }
+        const expected = () => ({
+          live: [...model.values()].filter((r) => !r.deleted).length,
+          tombstones: [...model.values()].filter((r) => r.deleted).length,
+        });
+        expect(await store.count(SHARD)).toEqual(expected());
+        const tombs = [...model.values()].filter((r) => r.deleted);
+        await store.purgeTombstones(
+          SHARD,
+          tombs.map((r) => ({ id: r.id, version: r.version })),
+        );
+        for (const r of tombs) model.delete(r.id);
+        expect(await store.count(SHARD)).toEqual(expected());
+        expect(await store.count(OTHER_SHARD)).toEqual({ live: 0, tombstones: 0 });
+      });
+    });
+
     describe('round trip', () => {
       it('returns exactly the bytes written, including binary and empty payloads', async () => {
         const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

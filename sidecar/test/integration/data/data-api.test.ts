@@ -180,6 +180,41 @@ describe('objects: happy paths', () => {
   });
 });
 
+describe('node status', () => {
+  it('GET /v1/nodes?output=verbose counts each replica’s objects and tombstones', async () => {
+    await createClass(cluster, 'node-0', {
+      class: 'Counted',
+      replicationConfig: { factor: 3 },
+      shardingConfig: { desiredCount: 1 },
+    });
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    await post('/v1/batch/objects', { objects: ids.map((id) => ({ class: 'Counted', id })) });
+    expect((await api(url(objectPath('Counted', ids[0]!)), 'DELETE')).status).toBe(204);
+    const answer = await api(url('/v1/nodes?output=verbose', 'node-2'));
+    const nodes = (
+      answer.body as {
+        nodes: {
+          name: string;
+          shards: { class: string; objectCount: number; tombstoneCount: number }[];
+        }[];
+      }
+    ).nodes;
+    expect(nodes.map((n) => n.name)).toEqual(NODES);
+    for (const node of nodes) {
+      const shard = node.shards.find((s) => s.class === 'Counted');
+      expect({
+        node: node.name,
+        objects: shard?.objectCount,
+        tombstones: shard?.tombstoneCount,
+      }).toEqual({
+        node: node.name,
+        objects: 4,
+        tombstones: 1,
+      });
+    }
+  });
+});
+
 describe('bad input: clear 4xx, nothing stored', () => {
   const rejectedCreate = async (
     body: unknown,

@@ -36,7 +36,12 @@ function scan(store: Map<string, Digest>, after: string | undefined, limit: numb
 }
 
 /** One write's effect on the store: a newer state, a tombstone, a purge, or refused. */
-function mutate(rand: Rand, store: Map<string, Digest>, id: string, purges: boolean): TreeChange | null {
+function mutate(
+  rand: Rand,
+  store: Map<string, Digest>,
+  id: string,
+  purges: boolean,
+): TreeChange | null {
   const prev = store.get(id) ?? null;
   const r = rand();
   if (r < 0.1) return null; // refused (conditional write lost a race)
@@ -154,15 +159,17 @@ describe('tree build under concurrent writes', () => {
       m.endWrite(m.beginWrite(), { id, prev: null, next: entry(id, version(rand)) });
     }
     const id = uuid(rand);
-    expect(() => m.endWrite(m.beginWrite(), { id, prev: null, next: entry(id, version(rand)) })).toThrow(
-      TreeBuildOverflowError,
-    );
+    expect(() =>
+      m.endWrite(m.beginWrite(), { id, prev: null, next: entry(id, version(rand)) }),
+    ).toThrow(TreeBuildOverflowError);
 
     const r = new TreeMaintainer(2, small);
     r.beginWrite();
     const ids = [uuid(rand), uuid(rand), uuid(rand)].sort();
     r.applyScanPage([entry(ids[0]!, version(rand))], ids[0]);
-    expect(() => r.applyScanPage([entry(ids[1]!, version(rand))], ids[1])).toThrow(TreeBuildOverflowError);
+    expect(() => r.applyScanPage([entry(ids[1]!, version(rand))], ids[1])).toThrow(
+      TreeBuildOverflowError,
+    );
 
     const o = new TreeMaintainer(2, small);
     for (let i = 0; i < 3; i++) o.beginWrite();
