@@ -25,6 +25,11 @@ const BENCHMARKS: Readonly<Record<string, BenchmarkEntry>> = {
     summary: 'schema-change commit latency and leader failover time on a 3-node cluster',
     load: () => import('./raft.js'),
   },
+  data: {
+    summary:
+      'replicated writes/reads at ONE/QUORUM/ALL and batch import vs a passthrough and redis-benchmark',
+    load: () => import('./data.js'),
+  },
   'raft-wal': {
     summary: 'Raft log save() latency with fsync, 1 and 100 entries per save',
     load: async () => ({ run: (await import('./raft-wal.js')).runRaftWalBench }),
