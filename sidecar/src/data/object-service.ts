@@ -9,11 +9,7 @@
 import type { Logger } from 'pino';
 import { HttpError } from '../http/errors.js';
 import type { CollectionInfo } from '../metadata/state-machine.js';
-import {
-  cannotAchieveMessage,
-  requiredAcks,
-  type ConsistencyLevel,
-} from '../replication/consistency.js';
+import { cannotAchieveMessage, type ConsistencyLevel } from '../replication/consistency.js';
 import type { HybridClock } from '../replication/hlc.js';
 import { LIST_ACTION, readVerdict, type ReadResolution } from '../replication/resolution.js';
 import type { WriteOutcome } from '../replication/write-plan.js';

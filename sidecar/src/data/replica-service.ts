@@ -18,7 +18,7 @@ import { RpcHandlerError } from '../mesh/errors.js';
 import type { PeerMesh } from '../mesh/peer-mesh.js';
 import type { MetadataStateMachine } from '../metadata/state-machine.js';
 import type { HybridClock } from '../replication/hlc.js';
-import { StagingArea } from '../replication/staging.js';
+import type { StagingArea } from '../replication/staging.js';
 import type { ObjectStore, StoredRecord, WriteRequest } from '../storage/object-store.js';
 import { STORE_LIMITS } from '../storage/object-store.js';
 import {
