@@ -149,7 +149,11 @@ export class MemoryStore implements ObjectStore {
     state.entries.set(record.id, entry);
     if (current === undefined) state.ids.add(record.id);
     state.live += Number(!record.deleted) - Number(current !== undefined && !current.deleted);
-    return { applied: true, current: toDigest(record.id, entry) };
+    return {
+      applied: true,
+      current: toDigest(record.id, entry),
+      previous: current === undefined ? null : toDigest(record.id, current),
+    };
   }
 
   private page<T>(

@@ -49,6 +49,11 @@ export interface WriteOutcome {
   readonly applied: boolean;
   /** The record's digest after the call: the new one if applied, else what blocked it. */
   readonly current: Digest | null;
+  /**
+   * When applied: the record's digest just before this write (null = there was none), so an
+   * observer (the anti-entropy hash tree) can account for exactly the change made.
+   */
+  readonly previous?: Digest | null;
 }
 
 export interface ScanPage<T> {

@@ -7,6 +7,7 @@
  *                               (absent for tombstones)
  *   qs:{<shard>}:ids      zset  every id of the shard, all scores 0, so ZRANGEBYLEX walks ids in
  *                               byte order; a member exists exactly when its hash exists
+ *   qs:{<shard>}:live     int   how many of them are live (not tombstones); absent = 0
  * Keys cannot collide across shards: an object key always ends in `}:o:` plus a 36-character
  * UUID and an index key in `}:ids`, so the shard key can be read back from either unambiguously.
  *
@@ -76,7 +77,8 @@ end
 /**
  * KEYS: object hash, shard id index, shard live count. ARGV: id, version, deleted ("0"|"1"), payload,
  * condition ("newer"|"exact"), expected version ("" = no record).
- * Returns {applied (0|1), version after the call or nil, deleted flag or nil}.
+ * Returns {applied (0|1), version after the call or nil, deleted flag or nil, and when applied
+ * the version and deleted flag before it (nil when there was no record)}.
  */
 const WRITE_LUA = `${LUA_BYTE_LESS}
 local current = redis.call('HMGET', KEYS[1], 'v', 'd')
@@ -95,14 +97,17 @@ redis.call('ZADD', KEYS[2], 0, ARGV[1])
 -- The shard's live-record count moves when a record turns live or dead.
 local was_live = (cv and cd == '0') and 1 or 0
 local now_live = (ARGV[3] == '1') and 0 or 1
-if now_live ~= was_live then redis.call('INCRBY', KEYS[3], now_live - was_live) end
+if now_live ~= was_live then
+  -- At zero the key goes: an emptied shard leaves no keys behind.
+  if redis.call('INCRBY', KEYS[3], now_live - was_live) == 0 then redis.call('DEL', KEYS[3]) end
+end
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', '1')
   redis.call('HDEL', KEYS[1], 'p')
 else
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', '0', 'p', ARGV[4])
 end
-return {1, ARGV[2], ARGV[3]}
+return {1, ARGV[2], ARGV[3], cv, cd}
 `;
 
 /** KEYS: object hash, shard id index. ARGV: id, version. Returns 1 if removed, else 0. */
@@ -209,6 +214,8 @@ export class RedisStore implements ObjectStore {
       // otherwise keep a 2 s timer (and so the process) alive waiting for a socket long gone.
       disconnectTimeout: FORCED_DISCONNECT_MS,
       connectionName: 'quorumstore',
+      // Commands issued in the same tick (many concurrent requests) leave in one socket write.
+      enableAutoPipelining: true,
     });
     redis.defineCommand('qsWrite', { numberOfKeys: 3, lua: WRITE_LUA });
     redis.defineCommand('qsPurge', { numberOfKeys: 2, lua: PURGE_LUA });
@@ -265,6 +272,7 @@ export class RedisStore implements ObjectStore {
     assertShardKey(shard);
     assertWriteBatch(requests);
     if (requests.length === 0) return [];
+    if (requests.length === 1) return [await this.write(shard, requests[0]!)]; // no pipeline cost
     const pipeline = this.pipeline();
     for (const request of requests) pipeline.qsWriteBuffer(...writeScriptArgs(shard, request));
     const replies = await this.exec('write_many', pipeline);
@@ -285,6 +293,11 @@ export class RedisStore implements ObjectStore {
     assertShardKey(shard);
     assertDigestIds(ids);
     if (ids.length === 0) return [];
+    if (ids.length === 1) {
+      const key = objectKey(shard, ids[0]!);
+      const [v, d] = await this.call('read_digests', () => this.redis.hmget(key, 'v', 'd'));
+      return [decodeDigest(key, ids[0]!, v, d)];
+    }
     const pipeline = this.pipeline();
     for (const id of ids) pipeline.hmget(objectKey(shard, id), 'v', 'd');
     const replies = await this.exec('read_digests', pipeline);
@@ -468,9 +481,11 @@ function writeScriptArgs(shard: ShardKey, { record, condition }: WriteRequest): 
 }
 
 function decodeWriteReply(id: string, reply: unknown): WriteOutcome {
-  const [applied, v, d] = asArray(reply, `write reply for ${id}`);
+  const [applied, v, d, pv, pd] = asArray(reply, `write reply for ${id}`);
   if (applied !== 0 && applied !== 1) corrupt(`write reply for ${id}`, `applied = ${applied}`);
-  return { applied: applied === 1, current: decodeDigest(`write reply for ${id}`, id, v, d) };
+  const current = decodeDigest(`write reply for ${id}`, id, v, d);
+  if (applied === 0) return { applied: false, current };
+  return { applied: true, current, previous: decodeDigest(`write reply for ${id}`, id, pv, pd) };
 }
 
 function decodeDigest(where: string, id: string, v: unknown, d: unknown): Digest | null {

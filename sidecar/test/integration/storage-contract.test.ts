@@ -174,6 +174,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
         expect(await store.write(SHARD, put(record))).toEqual({
           applied: true,
           current: digestOf(record),
+          previous: null,
         });
       });
 
@@ -183,6 +184,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
         expect(outcome).toEqual({
           applied: true,
           current: { id: uuid(1), version: ver(11), deleted: false },
+          previous: { id: uuid(1), version: ver(10), deleted: false },
         });
         expect((await store.read(SHARD, uuid(1)))?.payload?.toString()).toBe('new');
       });
@@ -238,6 +240,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
         expect(await store.write(SHARD, put(first, ifVersion(null)))).toEqual({
           applied: true,
           current: digestOf(first),
+          previous: null,
         });
         expect(await store.write(SHARD, put(live(uuid(1), ver(6), 'b'), ifVersion(null)))).toEqual({
           applied: false,
@@ -248,7 +251,11 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
       it('applies when the stored version is exactly the expected one, even if older', async () => {
         await store.write(SHARD, put(live(uuid(1), ver(5), 'a')));
         const newer = await store.write(SHARD, put(live(uuid(1), ver(7), 'b'), ifVersion(ver(5))));
-        expect(newer).toEqual({ applied: true, current: digestOf(live(uuid(1), ver(7), '')) });
+        expect(newer).toEqual({
+          applied: true,
+          current: digestOf(live(uuid(1), ver(7), '')),
+          previous: digestOf(live(uuid(1), ver(5), '')),
+        });
         // Compare-and-set is about identity, not order: repair decides what to write.
         const older = await store.write(SHARD, put(live(uuid(1), ver(6), 'c'), ifVersion(ver(7))));
         expect(older.applied).toBe(true);
@@ -280,6 +287,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
         expect(outcome).toEqual({
           applied: true,
           current: { id: uuid(1), version: ver(6), deleted: false },
+          previous: { id: uuid(1), version: ver(5), deleted: true },
         });
       });
     });
@@ -291,6 +299,7 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
         expect(outcome).toEqual({
           applied: true,
           current: { id: uuid(1), version: ver(2), deleted: true },
+          previous: { id: uuid(1), version: ver(1), deleted: false },
         });
         expect(await store.read(SHARD, uuid(1))).toEqual(tomb(uuid(1), ver(2)));
       });
@@ -488,12 +497,24 @@ function storageContract(name: string, makeBackend: () => Promise<Backend>): voi
           put(tomb(uuid(2), ver(10)), ifVersion(ver(9))), // applies
         ]);
         expect(outcomes).toEqual<WriteOutcome[]>([
-          { applied: true, current: { id: uuid(1), version: ver(1), deleted: false } },
+          {
+            applied: true,
+            current: { id: uuid(1), version: ver(1), deleted: false },
+            previous: null,
+          },
           { applied: false, current: { id: uuid(2), version: ver(9), deleted: false } },
-          { applied: true, current: { id: uuid(1), version: ver(2), deleted: false } },
+          {
+            applied: true,
+            current: { id: uuid(1), version: ver(2), deleted: false },
+            previous: { id: uuid(1), version: ver(1), deleted: false },
+          },
           { applied: false, current: { id: uuid(1), version: ver(2), deleted: false } },
           { applied: false, current: null },
-          { applied: true, current: { id: uuid(2), version: ver(10), deleted: true } },
+          {
+            applied: true,
+            current: { id: uuid(2), version: ver(10), deleted: true },
+            previous: { id: uuid(2), version: ver(9), deleted: false },
+          },
         ]);
         expect((await store.read(SHARD, uuid(1)))?.payload?.toString()).toBe('c');
         expect(await store.writeMany(SHARD, [])).toEqual([]);
@@ -810,7 +831,13 @@ class Model {
         : (current?.version ?? null) === condition.expected;
     if (allowed) records.set(record.id, record);
     const after = records.get(record.id);
-    return { applied: allowed, current: after === undefined ? null : digestOf(after) };
+    const currentDigest = after === undefined ? null : digestOf(after);
+    if (!allowed) return { applied: false, current: currentDigest };
+    return {
+      applied: true,
+      current: currentDigest,
+      previous: current === undefined ? null : digestOf(current),
+    };
   }
 
   read(shard: string, id: string): StoredRecord | null {
@@ -1026,11 +1053,12 @@ describe('RedisStore key layout', () => {
     await server?.stop();
   });
 
-  it('keeps one hash per record plus one index per shard, and purging leaves nothing', async () => {
+  it('keeps one hash per record plus an index and a live count per shard, and purging leaves nothing', async () => {
     await store.write('S/1', put(live(uuid(1), ver(1), 'a')));
     await store.write('S/1', put(tomb(uuid(2), ver(1))));
     expect((await admin.keys('*')).sort()).toEqual([
       `qs:{S/1}:ids`,
+      `qs:{S/1}:live`,
       `qs:{S/1}:o:${uuid(1)}`,
       `qs:{S/1}:o:${uuid(2)}`,
     ]);
