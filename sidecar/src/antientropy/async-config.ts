@@ -82,7 +82,9 @@ export const ASYNC_NODE_KNOBS = {
   tombstoneGracePeriodMs: {
     env: 'ASYNC_REPLICATION_TOMBSTONE_GRACE_PERIOD',
     kind: 'ms',
-    min: 5 * 60_000,
+    // The real floor is relative (checked with the node config): above the staging TTL plus the
+    // request deadline, so no prepared older write can land after its tombstone is purged.
+    min: 1000,
     max: 365 * 24 * 3_600_000,
     default: 3_600_000,
     description:

@@ -20,8 +20,8 @@ import { MAX_TREE_HEIGHT } from './hash-tree.js';
 
 /** Explicit bounds on every message; peers refuse anything larger. */
 export const AE_LIMITS = {
-  /** Roots compared per request (Weaviate: ≤ 1000 per RPC). */
-  maxShardsPerRootsRequest: 1000,
+  /** Roots compared per request (Weaviate's ROOT_PREFILTER_BATCH_SIZE bound; ~45 B each). */
+  maxShardsPerRootsRequest: 4096,
   /** Digests per reply (64 KiB of digests). */
   maxDigestsPerMessage: 4096,
   /** Node indices per request. */
@@ -58,7 +58,7 @@ export type RootState = 'equal' | 'differ' | 'not-ready' | 'unknown';
 export interface RootStatus {
   readonly shard: string;
   readonly state: RootState;
-  /** The peer's tree height and root; present for `equal` and `differ`. */
+  /** The peer's tree height and root; present exactly for `differ`. */
   readonly height?: number;
   readonly root?: Uint8Array;
 }
@@ -346,7 +346,7 @@ export function parseMessage(x: unknown): AntiEntropyMessage {
         ) {
           throw new ProtocolError('unknown root state');
         }
-        if (state === 'equal' || state === 'differ') {
+        if (state === 'differ') {
           return {
             shard: shardName(s.shard),
             state,

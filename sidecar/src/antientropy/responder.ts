@@ -53,13 +53,10 @@ export function answerRoots(
     if (local === undefined) return { shard: summary.shard, state: 'unknown' };
     if (local.state !== 'ready') return { shard: summary.shard, state: 'not-ready' };
     const tree = local.tree;
-    const equal = tree.nodeEquals(0, 0, summary.root, 0);
-    return {
-      shard: summary.shard,
-      state: equal ? 'equal' : 'differ',
-      height: tree.height,
-      root: tree.root(),
-    };
+    // Equal: the initiator already has the root, so the status is all it needs (an idle cycle
+    // over many shards is dominated by these statuses).
+    if (tree.nodeEquals(0, 0, summary.root, 0)) return { shard: summary.shard, state: 'equal' };
+    return { shard: summary.shard, state: 'differ', height: tree.height, root: tree.root() };
   });
   return { kind: 'roots-reply', incarnation, statuses };
 }
@@ -199,17 +196,27 @@ export class TreeOrderIndex {
   }
 
   static fromEntries(entries: readonly Digest[]): TreeOrderIndex {
-    const keyed = entries.map((entry) => ({
-      cursor: { key: treeKeyOf(entry.id), id: entry.id },
-      entry,
-    }));
-    keyed.sort(byCursor);
-    const keys = new Uint32Array(keyed.length);
-    keyed.forEach((k, i) => (keys[i] = k.cursor.key));
-    return new TreeOrderIndex(
-      keys,
-      keyed.map((k) => k.entry),
-    );
+    const n = entries.length;
+    const unsorted = new Uint32Array(n);
+    for (let i = 0; i < n; i++) unsorted[i] = treeKeyOf(entries[i]!.id);
+    // Sort positions, not objects: no per-entry allocation for a million-entry index.
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => {
+      const ka = unsorted[a]!;
+      const kb = unsorted[b]!;
+      if (ka !== kb) return ka < kb ? -1 : 1;
+      const ia = entries[a]!.id;
+      const ib = entries[b]!.id;
+      return ia < ib ? -1 : ia > ib ? 1 : 0;
+    });
+    const keys = new Uint32Array(n);
+    const items: Digest[] = new Array<Digest>(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = unsorted[order[i]!]!;
+      items[i] = entries[order[i]!]!;
+    }
+    return new TreeOrderIndex(keys, items);
   }
 
   get size(): number {

@@ -159,7 +159,7 @@ export interface SessionOutput {
   readonly repairs: readonly (readonly Repair[])[];
   /** Our tombstones to purge (storage purgeTombstones, then the tree update). */
   readonly purges: readonly PurgeRequest[];
-  /** Set by the call that ends the session. */
+  /** Non-null from the call that ends the session on (later calls return it again). */
   readonly result: SessionResult | null;
 }
 
@@ -515,11 +515,19 @@ export class SyncSession {
       this.finish('aborted', `peer tree ${status.state}`);
       return this.flush();
     }
-    this.height = Math.min(this.options.tree.height, status.height!);
+    if (status.state === 'equal') {
+      this.finish('in-sync');
+      return this.flush();
+    }
+    if (status.height === undefined || status.root === undefined) {
+      this.finish('aborted', 'peer root status without height and root');
+      return this.flush();
+    }
+    this.height = Math.min(this.options.tree.height, status.height);
     this.heightAgreed = true;
-    // Equal as sent, or equal to our root now (our root is read after the session began either
-    // way, so both establish the same thing for tombstone GC).
-    if (status.state === 'equal' || this.options.tree.nodeEquals(0, 0, status.root!, 0)) {
+    // Equal to our root now (read after the session began, like the root we sent: for tombstone
+    // GC both establish the same thing).
+    if (this.options.tree.nodeEquals(0, 0, status.root, 0)) {
       this.finish('in-sync');
       return this.flush();
     }

@@ -4,6 +4,11 @@
  */
 import { isIP } from 'node:net';
 import type { StoreConfig } from '../storage/object-store.js';
+import {
+  ASYNC_NODE_KNOBS,
+  readAsyncReplicationEnv,
+  type AsyncReplicationEnv,
+} from '../antientropy/async-config.js';
 import { ConfigError } from './errors.js';
 import {
   boolVar,
@@ -340,6 +345,8 @@ export interface NodeConfig {
   readonly apiKeys: readonly string[];
   readonly peer: PeerSettings;
   readonly replication: ReplicationSettings;
+  /** ASYNC_REPLICATION_* (anti-entropy), read and validated by antientropy/async-config.ts. */
+  readonly asyncReplication: AsyncReplicationEnv;
 }
 
 export interface ReplicationSettings {
@@ -456,6 +463,14 @@ export function loadNodeConfig(env: Env): NodeConfig {
       `must be longer than REPLICATION_TIMEOUT (${replication.timeoutMs}ms)`,
     );
   }
+  const asyncReplication = readAsyncReplicationEnv(env);
+  const grace = asyncReplication.node.tombstoneGracePeriodMs;
+  if (grace <= replication.stagingTtlMs + replication.timeoutMs) {
+    throw new ConfigError(
+      ASYNC_NODE_KNOBS.tombstoneGracePeriodMs.env,
+      `must be longer than REPLICATION_STAGING_TTL + REPLICATION_TIMEOUT (${replication.stagingTtlMs + replication.timeoutMs}ms): a prepared write could otherwise land after its tombstone is purged`,
+    );
+  }
   const storeKind = read(env, VARS.store);
   const storageTimeoutMs = read(env, VARS.storageTimeoutMs);
   return {
@@ -493,6 +508,7 @@ export function loadNodeConfig(env: Env): NodeConfig {
     apiKeys: read(env, VARS.apiKeys),
     peer,
     replication,
+    asyncReplication,
   };
 }
 

@@ -27,6 +27,8 @@ export interface DataPlaneOptions {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Anti-entropy's view of a shard replica, shown with its counts. */
+  readonly syncStatus?: (key: string) => object;
 }
 
 export interface ShardStat {
@@ -37,6 +39,8 @@ export interface ShardStat {
   readonly replicationFactor: number;
 }
 
+export type ShardStatWithSync = ShardStat & Record<string, unknown>;
+
 export const SHARD_STATS_RPC = 'data.shardStats';
 
 export class DataPlane {
@@ -45,6 +49,7 @@ export class DataPlane {
   readonly service: ObjectService;
   readonly router: Router;
   readonly metrics: ReplicationMetrics;
+  readonly client: ReplicaClient;
 
   constructor(private readonly options: DataPlaneOptions) {
     const now = options.now ?? Date.now;
@@ -75,6 +80,7 @@ export class DataPlane {
     this.replica.register(options.mesh);
     options.mesh.handle(SHARD_STATS_RPC, () => this.shardStats());
     const client = new ReplicaClient(options.nodeName, options.mesh, this.replica, this.clock);
+    this.client = client;
     this.service = new ObjectService({
       client,
       clock: this.clock,
@@ -112,8 +118,10 @@ export class DataPlane {
         : info.shardingState.physical.map((p) => ({ name: p.name, nodes: p.belongsToNodes }));
       for (const shard of shards) {
         if (!shard.nodes.includes(this.options.nodeName)) continue;
-        const count = await this.options.store.count(storageKey(schema, shard.name));
+        const key = storageKey(schema, shard.name);
+        const count = await this.options.store.count(key);
         stats.push({
+          ...this.options.syncStatus?.(key),
           class: collection.class,
           name: shard.name,
           objectCount: count.live,

@@ -23,6 +23,7 @@ import { ClusterMetadata } from '../schema/cluster-metadata.js';
 import { schemaRouter } from '../schema/schema-routes.js';
 import type { MetadataStateMachine } from '../metadata/index.js';
 import { DataPlane, SHARD_STATS_RPC, type ShardStat } from '../data/data-plane.js';
+import { AntiEntropy } from '../antientropy/driver/anti-entropy.js';
 
 const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
   alive: 'HEALTHY',
@@ -41,6 +42,7 @@ export class QuorumNode {
     readonly mesh: PeerMesh,
     readonly metadata: ClusterMetadata,
     readonly data: DataPlane,
+    readonly antiEntropy: AntiEntropy,
     private readonly api: DrainableServer,
     private readonly metricsServer: DrainableServer,
   ) {}
@@ -108,16 +110,28 @@ export class QuorumNode {
       });
       await metadata.start();
       undo.push(() => metadata.stop());
+      // Every store user goes through anti-entropy's tracking store: it keeps the trees exact.
+      const antiEntropy = new AntiEntropy({
+        nodeName: config.nodeName,
+        store,
+        metadata: () => metadata.machine,
+        env: config.asyncReplication,
+        registry,
+        logger: log,
+      });
       const data = new DataPlane({
         nodeName: config.nodeName,
         settings: config.replication,
-        store,
+        store: antiEntropy.store,
         mesh,
         metadata,
         registry,
         logger: log,
+        syncStatus: (key) => antiEntropy.status(key),
       });
       undo.push(async () => data.stop());
+      antiEntropy.start(mesh, data.client, data.clock);
+      undo.push(async () => antiEntropy.stop());
       const metricsServer = new DrainableServer(metricsHandler(registry));
       await metricsServer.listen(config.ports.metrics, config.bindAddress);
       undo.push(() => metricsServer.drain(Date.now()));
@@ -141,6 +155,7 @@ export class QuorumNode {
         mesh,
         metadata,
         data,
+        antiEntropy,
         api,
         metricsServer,
       );
@@ -252,6 +267,7 @@ export class QuorumNode {
       this.log.warn('in-flight client requests did not finish before the shutdown deadline');
     // Before the mesh closes: a leader hands leadership over so no election timeout is waited.
     await this.metadata.stop();
+    this.antiEntropy.stop();
     this.data.stop();
     await this.mesh.close();
     await this.metricsServer.drain(deadline);

@@ -83,6 +83,9 @@ describe('entry hashing', () => {
     expect(() => uuidToBytes('not-a-uuid', a)).toThrow(RangeError);
     expect(() => uuidToBytes(id.replace('-', 'x'), a)).toThrow(RangeError);
     expect(() => uuidToBytes(id.slice(0, 35) + 'g', a)).toThrow(RangeError);
+    // A non-ASCII character whose low 7 bits are a hex digit ('°' = 0xB0 → '0').
+    expect(() => uuidToBytes(id.slice(0, 35) + '\u00b0', a)).toThrow(RangeError);
+    expect(() => uuidToBytes(id.slice(0, 35) + '\u0130', a)).toThrow(RangeError);
   });
 
   test('each field of the state changes the hash', () => {
@@ -110,12 +113,14 @@ describe('entry hashing', () => {
     expect(compareTreeOrder({ key: 2, id: 'a' }, { key: 2, id: 'b' })).toBe(-1);
     expect(compareTreeOrder({ key: 2, id: 'a' }, { key: 2, id: 'a' })).toBe(0);
     const rand = prng(seed);
+    let nested = true;
     for (let i = 0; i < 200; i++) {
       const key = treeKeyOf(uuid(rand));
       for (let level = 1; level <= 20; level++) {
-        expect(nodeAtLevel(key, level - 1)).toBe(nodeAtLevel(key, level) >>> 1);
+        nested &&= nodeAtLevel(key, level - 1) === nodeAtLevel(key, level) >>> 1;
       }
     }
+    expect(nested).toBe(true);
   });
 });
 
@@ -137,7 +142,7 @@ describe('hash tree', () => {
 
   test('property: equal sets ⇔ equal roots, any order, heights 0..12', () => {
     const rand = prng(seed ^ 0x1111);
-    for (let round = 0; round < 60; round++) {
+    for (let round = 0; round < 40; round++) {
       const height = int(rand, 0, 12);
       const entries = randomEntries(rand, int(rand, 0, 300));
       const a = incremental(height, entries);

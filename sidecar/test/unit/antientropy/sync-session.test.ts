@@ -117,11 +117,11 @@ describe('roots', () => {
 describe('descent and listing find every difference', () => {
   test('property: differences found = the true symmetric difference; pull sessions converge', () => {
     const rand = prng(seed ^ 0x6363);
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < 25; round++) {
       const heightA = int(rand, 0, 12);
       const heightB = rand() < 0.3 ? int(rand, 0, 12) : heightA;
       const d = pick(rand, [1, 2, 5, 30, 200]);
-      const { a, b, differing } = diverged(rand, int(rand, 0, 600), d);
+      const { a, b, differing } = diverged(rand, int(rand, 0, 400), d);
       const [ra, rb] = replicas(a, b, heightA, heightB);
       const config = { ...CONFIG, diffBatchSize: pick(rand, [1, 5, 32, 1000]) };
       const limits = {
@@ -149,7 +149,7 @@ describe('descent and listing find every difference', () => {
 
   test('property: push-only sessions in both directions converge in one round each', () => {
     const rand = prng(seed ^ 0x6464);
-    for (let round = 0; round < 25; round++) {
+    for (let round = 0; round < 15; round++) {
       const height = int(rand, 0, 12);
       const { a, b } = diverged(rand, int(rand, 0, 400), int(rand, 1, 120));
       const [ra, rb] = replicas(a, b, height);
@@ -167,7 +167,7 @@ describe('descent and listing find every difference', () => {
 
   test('d = 1 descends one level per round trip; d large jumps levels', () => {
     const rand = prng(seed ^ 0x6565);
-    const one = diverged(rand, 3000, 1, ['missing-on-b']);
+    const one = diverged(rand, 1500, 1, ['missing-on-b']);
     const [a1, b1] = replicas(one.a, one.b, 12);
     const r1 = driveSession(a1, b1, {
       strategy: 'TimeBasedResolution',
@@ -179,7 +179,7 @@ describe('descent and listing find every difference', () => {
     expect(r1.result.stats.digestsReceived).toBe(24);
     expect(r1.result.stats.pushes).toBe(1);
 
-    const many = diverged(rand, 3000, 1500, ['newer-on-a']);
+    const many = diverged(rand, 1500, 1500, ['newer-on-a']);
     const [a2, b2] = replicas(many.a, many.b, 12);
     const r2 = driveSession(a2, b2, {
       strategy: 'TimeBasedResolution',
@@ -485,6 +485,18 @@ describe('robustness', () => {
       config: CONFIG,
     });
     expect(c.start({ shard: 'shard', state: 'not-ready' }).result?.outcome).toBe('aborted');
+    const e = new SyncSession({
+      shard: 'shard',
+      tree: new HashTree(3),
+      localName: 'node-0',
+      peerName: 'node-1',
+      strategy: 'TimeBasedResolution',
+      nowMs: NOW_MS,
+      config: CONFIG,
+    });
+    expect(e.start({ shard: 'shard', state: 'differ' }).result?.abortReason).toMatch(
+      /without height/,
+    );
     const d = started();
     expect(d.session.abort('timeout').result?.abortReason).toBe('timeout');
   });

@@ -110,7 +110,7 @@ describe('tree build under concurrent writes', () => {
     const rand = prng(seed ^ 0x5151);
     let dropped = 0;
     let retained = 0;
-    for (let round = 0; round < 300; round++) {
+    for (let round = 0; round < 200; round++) {
       const { maintainer, store } = runScenario(rand);
       expect(maintainer.state).toBe('ready');
       const expected = HashTree.fromEntries(maintainer.tree.height, store.values());
