@@ -118,6 +118,19 @@ describe('node configuration', () => {
       { PEER_RECONNECT_MIN: '10s', PEER_RECONNECT_MAX: '1s' },
       'PEER_RECONNECT_MAX: must not be shorter than PEER_RECONNECT_MIN',
     ],
+    [
+      { REPLICATION_TIMEOUT: '10s', REPLICATION_STAGING_TTL: '5s' },
+      'REPLICATION_STAGING_TTL: must be longer than REPLICATION_TIMEOUT (10000ms)',
+    ],
+    [
+      { ASYNC_REPLICATION_TOMBSTONE_GRACE_PERIOD: '60s' },
+      'ASYNC_REPLICATION_TOMBSTONE_GRACE_PERIOD: must be longer than REPLICATION_STAGING_TTL + REPLICATION_TIMEOUT (130000ms)',
+    ],
+    [
+      { ASYNC_REPLICATION_HASHTREE_HEIGHT: '25' },
+      'ASYNC_REPLICATION_HASHTREE_HEIGHT: must be between 0 and 20',
+    ],
+    [{ AUTHENTICATION_APIKEY_ALLOWED_KEYS: 'short' }, 'AUTHENTICATION_APIKEY_ALLOWED_KEYS:'],
   ])('rejects %j', (env, message) => {
     expect(problem(env)).toContain(message);
   });
