@@ -85,3 +85,83 @@ export async function waitReachable(
 export function message(answer: ApiAnswer): string {
   return (answer.body as { error?: { message: string }[] })?.error?.[0]?.message ?? '';
 }
+
+interface VerboseShard {
+  class: string;
+  name: string;
+  objectCount?: number;
+  tombstoneCount?: number;
+  rootDigest?: string | null;
+  treeReady?: boolean;
+}
+
+/** Every node's shards of `className` as `/v1/nodes?output=verbose` (asked via `via`) shows them. */
+export async function shardViews(
+  cluster: TestCluster,
+  via: string,
+  className: string,
+): Promise<Map<string, VerboseShard[]>> {
+  const answer = await api(cluster.url(via, '/v1/nodes?output=verbose'));
+  const nodes = (answer.body as { nodes: { name: string; shards?: VerboseShard[] }[] }).nodes;
+  return new Map(nodes.map((n) => [n.name, (n.shards ?? []).filter((s) => s.class === className)]));
+}
+
+/**
+ * Waits until every replica of every shard of `className` reports a ready tree with the same
+ * root digest (anti-entropy converged), without reading a single object.
+ */
+export async function waitConverged(
+  cluster: TestCluster,
+  via: string,
+  className: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(
+    `replicas of ${className} converged (equal roots)`,
+    async () => {
+      const views = await shardViews(cluster, via, className);
+      const roots = new Map<string, Set<string | null | undefined>>();
+      for (const shards of views.values()) {
+        for (const shard of shards) {
+          if (!shard.treeReady) return false;
+          const set = roots.get(shard.name) ?? new Set();
+          set.add(shard.rootDigest);
+          roots.set(shard.name, set);
+        }
+      }
+      return roots.size > 0 && [...roots.values()].every((set) => set.size === 1);
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** Writes `ids` with `title` through `via` in batches, at `level`; throws on any failure. */
+export async function batchWrite(
+  cluster: TestCluster,
+  via: string,
+  className: string,
+  ids: readonly string[],
+  title: (id: string) => string,
+  level: Level = 'QUORUM',
+  batchSize = 500,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const answer = await api(
+      cluster.url(via, `/v1/batch/objects?consistency_level=${level}`),
+      'POST',
+      {
+        objects: ids
+          .slice(i, i + batchSize)
+          .map((id) => ({ class: className, id, properties: { title: title(id) } })),
+      },
+    );
+    const failed = (answer.body as { result: { errors?: unknown } }[]).filter(
+      (r) => r.result.errors,
+    );
+    if (answer.status !== 200 || failed.length > 0) {
+      throw new Error(
+        `batch write failed: ${answer.status} ${JSON.stringify(failed[0] ?? answer.body)}`,
+      );
+    }
+  }
+}
