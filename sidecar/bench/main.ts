@@ -30,6 +30,10 @@ const BENCHMARKS: Readonly<Record<string, BenchmarkEntry>> = {
       'replicated writes/reads at ONE/QUORUM/ALL and batch import vs a passthrough and redis-benchmark',
     load: () => import('./data.js'),
   },
+  antientropy: {
+    summary: 'anti-entropy idle cost on real clusters (on vs off) and repair at 1M objects',
+    load: () => import('./antientropy.js'),
+  },
   'raft-wal': {
     summary: 'Raft log save() latency with fsync, 1 and 100 entries per save',
     load: async () => ({ run: (await import('./raft-wal.js')).runRaftWalBench }),

@@ -193,7 +193,7 @@ export function asyncReplicationVariables(): {
 export interface AsyncReplicationSettings {
   readonly enabled: boolean;
   /** Why it is off (for logs and /v1/nodes); absent when enabled. */
-  readonly disabledReason?: 'kill-switch' | 'single-replica';
+  readonly disabledReason?: 'kill-switch' | 'single-replica' | 'collection';
   readonly config: Required<AsyncReplicationConfig>;
   /** Which source each field came from, for logs and tests. */
   readonly sources: { readonly [F in AsyncConfigField]-?: 'env' | 'collection' | 'default' };
@@ -219,6 +219,9 @@ export function resolveAsyncReplication(
   if (env.disabled) return { enabled: false, disabledReason: 'kill-switch', config, sources };
   if (definition.replicationConfig.factor <= 1) {
     return { enabled: false, disabledReason: 'single-replica', config, sources };
+  }
+  if (definition.replicationConfig.asyncEnabled === false) {
+    return { enabled: false, disabledReason: 'collection', config, sources };
   }
   return { enabled: true, config, sources };
 }

@@ -12,7 +12,7 @@
  *   tombstone-gc.ts  TombstoneLedger: when a tombstone may be purged.
  *   async-config.ts  ASYNC_REPLICATION_* env, precedence over asyncConfig, enablement.
  *   memory-replica.ts  in-memory replica + synchronous driver (tests, bench, simulation).
- *   bench-core.ts    `npm run bench -- antientropy` (wired by the bench registry).
+ *   (the benchmark's core lives in sidecar/bench/antientropy-core.ts)
  */
 export * from './async-config.js';
 export * from './entry-hash.js';

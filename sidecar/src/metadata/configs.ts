@@ -123,7 +123,12 @@ export function normalizeReplicationConfig(raw: unknown, mode: NormalizeMode): R
   }
   const config: Mutable<ReplicationConfig> = {
     factor,
-    asyncEnabled: optionalBoolean(input.asyncEnabled, child(field, 'asyncEnabled')),
+    // Default on when there is another replica to synchronize with (Weaviate defaults to off;
+    // our anti-entropy is cheap when idle and is what heals a node that missed writes).
+    asyncEnabled:
+      input.asyncEnabled === undefined || input.asyncEnabled === null
+        ? factor > 1
+        : optionalBoolean(input.asyncEnabled, child(field, 'asyncEnabled')),
     deletionStrategy: strategy as DeletionStrategy,
   };
   const asyncConfig = normalizeAsyncConfig(input.asyncConfig, child(field, 'asyncConfig'));

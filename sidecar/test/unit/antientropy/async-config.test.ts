@@ -32,7 +32,7 @@ function collection(
   return {
     replicationConfig: {
       factor,
-      asyncEnabled: false,
+      asyncEnabled: factor > 1, // the metadata's default
       deletionStrategy: 'TimeBasedResolution',
       ...(asyncConfig ? { asyncConfig } : {}),
     },
@@ -100,6 +100,15 @@ describe('async replication config', () => {
         disabledReason: 'kill-switch',
       });
     }
+    const optedOut = collection(3);
+    const off = {
+      ...optedOut,
+      replicationConfig: { ...optedOut.replicationConfig, asyncEnabled: false },
+    };
+    expect(resolveAsyncReplication(off, none)).toMatchObject({
+      enabled: false,
+      disabledReason: 'collection',
+    });
     expect(readAsyncReplicationEnv({ ASYNC_REPLICATION_DISABLED: 'false' }).disabled).toBe(false);
     expect(() => readAsyncReplicationEnv({ ASYNC_REPLICATION_DISABLED: 'yes' })).toThrow(
       ConfigError,

@@ -4,7 +4,7 @@
  * listings identically from a scan and from a tree-order index. Replay with
  * ANTIENTROPY_SEED=<seed>.
  */
-import { runAntiEntropyBench } from '../../../src/antientropy/bench-core.js';
+import { runAntiEntropyBench } from '../../../bench/antientropy-core.js';
 import { treeKeyOf } from '../../../src/antientropy/entry-hash.js';
 import { HashTree } from '../../../src/antientropy/hash-tree.js';
 import { wireTrip } from '../../../src/antientropy/memory-replica.js';

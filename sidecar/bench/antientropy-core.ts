@@ -13,12 +13,16 @@
  */
 import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
-import type { Digest } from '../storage/object-store.js';
-import { encodeVersion } from '../versioning/version.js';
-import { bytesToUuid, entryHashInto, treeKeyOf } from './entry-hash.js';
-import { HashTree, treeMemoryBytes } from './hash-tree.js';
-import { MemoryReplica, driveSession, type DriveReport } from './memory-replica.js';
-import { AE_LIMITS, packEntries } from './messages.js';
+import type { Digest } from '../src/storage/object-store.js';
+import { encodeVersion } from '../src/versioning/version.js';
+import { bytesToUuid, entryHashInto, treeKeyOf } from '../src/antientropy/entry-hash.js';
+import { HashTree, treeMemoryBytes } from '../src/antientropy/hash-tree.js';
+import {
+  MemoryReplica,
+  driveSession,
+  type DriveReport,
+} from '../src/antientropy/memory-replica.js';
+import { AE_LIMITS, packEntries } from '../src/antientropy/messages.js';
 
 export interface BenchOptions {
   readonly objects: number;
