@@ -163,6 +163,15 @@ export async function run(args: readonly string[]): Promise<void> {
     const clusterIds: Record<string, string[]> = {};
     const writes: Record<string, LoadResult> = {};
     const reads: Record<string, LoadResult> = {};
+    // Warm both sides up (JIT, connections, Lua script cache) before anything is measured.
+    for (const bases of [pt, nodes]) {
+      await runLoad({
+        bases,
+        concurrency: options.concurrency,
+        durationMs: 1500,
+        next: writer([], ''),
+      });
+    }
     const ptWrite = await measure('passthrough write', pt, writer(ptIds, ''));
     const ptRead = runs('read') ? await measure('passthrough read', pt, reader(ptIds, '')) : null;
     for (const level of runs('write') || runs('read') ? LEVELS : []) {

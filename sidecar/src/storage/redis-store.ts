@@ -75,39 +75,77 @@ end
 `;
 
 /**
- * KEYS: object hash, shard id index, shard live count. ARGV: id, version, deleted ("0"|"1"), payload,
- * condition ("newer"|"exact"), expected version ("" = no record).
- * Returns {applied (0|1), version after the call or nil, deleted flag or nil, and when applied
- * the version and deleted flag before it (nil when there was no record)}.
+ * One conditional write: object hash `ok`, shard id index `ik`, shard live count `lk`; `id`,
+ * `v` version, `del` ("0"|"1"), `p` payload, `cond` ("newer"|"exact"), `exp` expected version
+ * ("" = no record). Returns {applied (0|1), version after or false, deleted flag after or false,
+ * version before or false, deleted flag before or false} — `false` rather than nil so a batch's
+ * flattened reply keeps its shape — or nil for an unknown condition.
  */
-const WRITE_LUA = `${LUA_BYTE_LESS}
-local current = redis.call('HMGET', KEYS[1], 'v', 'd')
-local cv, cd = current[1], current[2]
-local allowed
-if ARGV[5] == 'newer' then
-  allowed = (not cv) or (cv ~= ARGV[2] and byte_less(cv, ARGV[2]))
-elseif ARGV[5] == 'exact' then
-  if ARGV[6] == '' then allowed = not cv else allowed = (cv == ARGV[6]) end
-else
-  return redis.error_reply('ERR quorumstore write: unknown condition ' .. ARGV[5])
+const WRITE_ONE_LUA = `${LUA_BYTE_LESS}
+local function write_one(ok, ik, lk, id, v, del, p, cond, exp)
+  local current = redis.call('HMGET', ok, 'v', 'd')
+  local cv, cd = current[1], current[2]
+  local allowed
+  if cond == 'newer' then
+    allowed = (not cv) or (cv ~= v and byte_less(cv, v))
+  elseif cond == 'exact' then
+    if exp == '' then allowed = not cv else allowed = (cv == exp) end
+  else
+    return nil
+  end
+  if not allowed then return {0, cv, cd, false, false} end
+  -- Index first: if the index key were unusable the script fails before changing anything.
+  redis.call('ZADD', ik, 0, id)
+  -- The shard's live-record count moves when a record turns live or dead; at zero the key goes,
+  -- so an emptied shard leaves no keys behind.
+  local was_live = (cv and cd == '0') and 1 or 0
+  local now_live = (del == '1') and 0 or 1
+  if now_live ~= was_live then
+    if redis.call('INCRBY', lk, now_live - was_live) == 0 then redis.call('DEL', lk) end
+  end
+  if del == '1' then
+    redis.call('HSET', ok, 'v', v, 'd', '1')
+    redis.call('HDEL', ok, 'p')
+  else
+    redis.call('HSET', ok, 'v', v, 'd', '0', 'p', p)
+  end
+  return {1, v, del, cv, cd}
 end
-if not allowed then return {0, cv, cd} end
--- Index first: if the index key were unusable the script fails before changing anything.
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
--- The shard's live-record count moves when a record turns live or dead.
-local was_live = (cv and cd == '0') and 1 or 0
-local now_live = (ARGV[3] == '1') and 0 or 1
-if now_live ~= was_live then
-  -- At zero the key goes: an emptied shard leaves no keys behind.
-  if redis.call('INCRBY', KEYS[3], now_live - was_live) == 0 then redis.call('DEL', KEYS[3]) end
+`;
+
+/** KEYS: object hash, shard id index, shard live count. ARGV: as write_one. Its reply. */
+const WRITE_LUA = `${WRITE_ONE_LUA}
+local r = write_one(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+if not r then return redis.error_reply('ERR quorumstore write: unknown condition ' .. ARGV[5]) end
+return r
+`;
+
+/**
+ * A batch in one script call (one command instead of one per record: the client's per-command
+ * cost dominated batches). KEYS: shard id index, shard live count, then one object hash per
+ * record. ARGV: 6 per record, as write_one. Returns the 5-slot replies, flattened. Each record is
+ * conditional on its own; the script as a whole is atomic.
+ */
+const WRITE_MANY_LUA = `${WRITE_ONE_LUA}
+local out = {}
+for i = 3, #KEYS do
+  local a = (i - 3) * 6
+  local r = write_one(KEYS[i], KEYS[1], KEYS[2], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  if not r then return redis.error_reply('ERR quorumstore write: unknown condition ' .. ARGV[a + 5]) end
+  for j = 1, 5 do out[#out + 1] = r[j] end
 end
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', '1')
-  redis.call('HDEL', KEYS[1], 'p')
-else
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', '0', 'p', ARGV[4])
+return out
+`;
+
+/** KEYS: object hashes. Returns {version or false, deleted flag or false} per key, flattened. */
+const DIGESTS_LUA = `
+local out = {}
+for i = 1, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'v', 'd')
+  out[#out + 1] = h[1]
+  out[#out + 1] = h[2]
 end
-return {1, ARGV[2], ARGV[3], cv, cd}
+return out
 `;
 
 /** KEYS: object hash, shard id index. ARGV: id, version. Returns 1 if removed, else 0. */
@@ -152,6 +190,8 @@ type ScriptArg = string | Buffer | number;
 /** The commands `defineCommand` adds at run time (ioredis cannot type them for us). */
 interface StorageScripts {
   qsWriteBuffer(...args: ScriptArg[]): Promise<unknown>;
+  qsWriteManyBuffer(...args: ScriptArg[]): Promise<unknown>;
+  qsDigests(...args: ScriptArg[]): Promise<unknown>;
   qsPurge(...args: ScriptArg[]): Promise<unknown>;
   qsScanBuffer(...args: ScriptArg[]): Promise<unknown>;
 }
@@ -218,6 +258,9 @@ export class RedisStore implements ObjectStore {
       enableAutoPipelining: true,
     });
     redis.defineCommand('qsWrite', { numberOfKeys: 3, lua: WRITE_LUA });
+    // Variable key counts: the first argument is the number of keys.
+    redis.defineCommand('qsWriteMany', { lua: WRITE_MANY_LUA });
+    redis.defineCommand('qsDigests', { lua: DIGESTS_LUA });
     redis.defineCommand('qsPurge', { numberOfKeys: 2, lua: PURGE_LUA });
     redis.defineCommand('qsScan', { numberOfKeys: 1, lua: SCAN_LUA });
     // Connection errors arrive as events; without a listener ioredis would log them itself.
@@ -272,11 +315,22 @@ export class RedisStore implements ObjectStore {
     assertShardKey(shard);
     assertWriteBatch(requests);
     if (requests.length === 0) return [];
-    if (requests.length === 1) return [await this.write(shard, requests[0]!)]; // no pipeline cost
-    const pipeline = this.pipeline();
-    for (const request of requests) pipeline.qsWriteBuffer(...writeScriptArgs(shard, request));
-    const replies = await this.exec('write_many', pipeline);
-    return requests.map((request, i) => decodeWriteReply(request.record.id, replies[i]));
+    if (requests.length === 1) return [await this.write(shard, requests[0]!)];
+    const keys = requests.map((r) => objectKey(shard, r.record.id));
+    const args = requests.flatMap((r) => writeScriptArgs(shard, r).slice(3));
+    const reply = await this.call('write_many', () =>
+      this.redis.qsWriteManyBuffer(
+        keys.length + 2,
+        idsKey(shard),
+        liveKey(shard),
+        ...keys,
+        ...args,
+      ),
+    );
+    const flat = asArray(reply, `write batch reply for ${shard}`);
+    return requests.map((request, i) =>
+      decodeWriteReply(request.record.id, flat.slice(i * 5, i * 5 + 5)),
+    );
   }
 
   async read(shard: ShardKey, id: string): Promise<StoredRecord | null> {
@@ -298,14 +352,10 @@ export class RedisStore implements ObjectStore {
       const [v, d] = await this.call('read_digests', () => this.redis.hmget(key, 'v', 'd'));
       return [decodeDigest(key, ids[0]!, v, d)];
     }
-    const pipeline = this.pipeline();
-    for (const id of ids) pipeline.hmget(objectKey(shard, id), 'v', 'd');
-    const replies = await this.exec('read_digests', pipeline);
-    return ids.map((id, i) => {
-      const key = objectKey(shard, id);
-      const [v, d] = asArray(replies[i], key);
-      return decodeDigest(key, id, v, d);
-    });
+    const keys = ids.map((id) => objectKey(shard, id));
+    const reply = await this.call('read_digests', () => this.redis.qsDigests(keys.length, ...keys));
+    const flat = asArray(reply, `digests reply for ${shard}`);
+    return ids.map((id, i) => decodeDigest(keys[i]!, id, flat[2 * i], flat[2 * i + 1]));
   }
 
   async scan(shard: ShardKey, options: ScanOptions): Promise<ScanPage<StoredRecord>> {
