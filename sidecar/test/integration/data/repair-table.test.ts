@@ -36,6 +36,9 @@ const ids = Object.fromEntries(
   ]),
 ) as Record<Strategy, Record<'missing' | 'stale' | 'deleted' | 'recreated', string>>;
 
+/** Missing on node-2 too, each repaired by a different read path (TimeBasedResolution class). */
+const viaPath = { head: randomUUID(), list: randomUUID(), patch: randomUUID() };
+
 let cluster: TestCluster;
 
 const write = async (
@@ -78,6 +81,9 @@ beforeAll(async () => {
     await write('PUT', classOf(s), ids[s].stale, 'QUORUM', 'v2');
     await write('DELETE', classOf(s), ids[s].deleted, 'QUORUM');
     await write('DELETE', classOf(s), ids[s].recreated, 'QUORUM');
+  }
+  for (const id of Object.values(viaPath)) {
+    await write('POST', classOf('TimeBasedResolution'), id, 'QUORUM', 'v1');
   }
   // Phase B: node-1 (holding the tombstone) misses the re-creation; node-2 takes it.
   await cluster.restart('node-2');
@@ -151,5 +157,65 @@ describe.each(STRATEGIES)('%s', (strategy) => {
         expect(after).toEqual(['v3', 'v3', 'v3']);
         break;
     }
+  });
+});
+
+describe('every read path repairs', () => {
+  const cls = classOf('TimeBasedResolution');
+
+  it('HEAD repairs', async () => {
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.head)).toEqual([
+      'v1',
+      'v1',
+      null,
+    ]);
+    const head = await api(
+      cluster.url(VIA, objectPath(cls, viaPath.head, { consistency_level: 'ALL' })),
+      'HEAD',
+    );
+    expect(head.status).toBe(204);
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.head)).toEqual([
+      'v1',
+      'v1',
+      'v1',
+    ]);
+  });
+
+  it('the read inside PATCH repairs, then the merge is written everywhere', async () => {
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.patch)).toEqual([
+      'v1',
+      'v1',
+      null,
+    ]);
+    const patched = await api(
+      cluster.url(VIA, objectPath(cls, viaPath.patch, { consistency_level: 'ALL' })),
+      'PATCH',
+      { properties: { title: 'v9' } },
+    );
+    expect(patched.status).toBe(204);
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.patch)).toEqual([
+      'v9',
+      'v9',
+      'v9',
+    ]);
+  });
+  // Last: a list page at ALL repairs every object it returns, which would hide the others.
+  it('a list page repairs each object it returns', async () => {
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.list)).toEqual([
+      'v1',
+      'v1',
+      null,
+    ]);
+    const page = await api(
+      cluster.url(VIA, `/v1/objects?class=${cls}&limit=10000&consistency_level=ALL`),
+    );
+    expect(page.status).toBe(200);
+    const ids = (page.body as { objects: { id: string }[] }).objects.map((o) => o.id);
+    expect(ids).toContain(viaPath.list);
+    expect(await titlesOnReplicas(cluster, VIA, NODES, cls, viaPath.list)).toEqual([
+      'v1',
+      'v1',
+      'v1',
+    ]);
   });
 });
