@@ -9,7 +9,7 @@ const USAGE = `Usage: quorumstore <command> [options]
 Commands:
   node       run one node, configured from environment variables (as in a pod)
   local      run a whole cluster on this machine: quorumstore local --nodes 3 [--store memory|redis]
-  operator   run the Kubernetes operator
+  operator   run the Kubernetes operator (quorumstore operator --help for its flags)
   version    print the version
 
 See README.md for every environment variable and option.
@@ -22,10 +22,11 @@ async function main(argv: string[]): Promise<void> {
       return runNode(process.env);
     case 'local':
       return runLocal(rest);
-    case 'operator':
-      process.stderr.write('quorumstore operator: not implemented yet\n');
-      process.exitCode = 1;
-      return;
+    case 'operator': {
+      // Loaded on demand: the Kubernetes client is heavy and `node` never needs it.
+      const { runOperator } = await import('../../../operator/src/operator-command.js');
+      return runOperator(rest);
+    }
     case 'version':
     case '--version':
       process.stdout.write(`${SOFTWARE_VERSION}\n`);
