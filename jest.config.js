@@ -8,7 +8,7 @@ const esm = {
   testEnvironment: 'node',
   // Only the code folders: a local cluster's data dir holds Raft `.snap` files Jest would
   // mistake for its own snapshots.
-  roots: ['<rootDir>/sidecar', '<rootDir>/operator'],
+  roots: ['<rootDir>/sidecar', '<rootDir>/operator', '<rootDir>/e2e'],
 };
 
 export default {
@@ -23,7 +23,11 @@ export default {
     {
       ...esm,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{sidecar,operator}/test/integration/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{sidecar,operator}/test/integration/**/*.test.ts',
+        // The image, chart, manifests and monitoring checks (helm, kubectl, a real control plane).
+        '<rootDir>/e2e/test/**/*.test.ts',
+      ],
     },
   ],
   // Process-level tests start clusters; a generous ceiling still bounds a hung test.
