@@ -464,7 +464,18 @@ export class ObjectService {
   ): Promise<CollectionInfo> {
     const sm = this.options.schema.machine;
     if (typeof className === 'string' && !sm.getCollectionInfo(className)) {
-      await this.options.schema.forRead().catch(() => {});
+      // Unknown here may only mean "not applied here yet" (a node just restarted): catch up
+      // first. If that is impossible now, say so (503) — a 404 would tell the client the object
+      // does not exist.
+      try {
+        await this.options.schema.forRead();
+      } catch (error) {
+        throw new HttpError(
+          503,
+          `class "${className}" is unknown on this node and the cluster metadata cannot be read now: ${(error as Error).message}`,
+          { 'Retry-After': '1' },
+        );
+      }
     }
     return collectionInfo(this.options.schema.machine, className, missing);
   }

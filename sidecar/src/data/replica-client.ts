@@ -9,8 +9,13 @@ import { PeerCallError, PeerRemoteError, RpcHandlerError } from '../mesh/errors.
 import type { PeerMesh } from '../mesh/peer-mesh.js';
 import type { HybridClock } from '../replication/hlc.js';
 import {
+  BATCHED_METHODS,
   DATA_RPC,
+  PROTOCOL_LIMITS,
   parseRecord,
+  type BatchedMethod,
+  type BatchReply,
+  type BatchRequest,
   type AbortRequest,
   type CommitReply,
   type CommitRequest,
@@ -48,13 +53,25 @@ interface Requests {
   scan: [ScanRequest, ScanReply];
 }
 
+interface QueuedCall {
+  readonly method: BatchedMethod;
+  readonly body: unknown;
+  readonly deadline: number;
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class ReplicaClient {
+  private readonly batcher: PeerBatcher;
+
   constructor(
     private readonly self: string,
     private readonly mesh: PeerMesh,
     private readonly local: ReplicaService,
     private readonly clock: HybridClock,
-  ) {}
+  ) {
+    this.batcher = new PeerBatcher(mesh);
+  }
 
   get nodeName(): string {
     return this.self;
@@ -73,10 +90,10 @@ export class ReplicaClient {
         reply = await handler.call(this.local, body);
       } else {
         if (timeoutMs <= 0) throw new ReplicaCallError(replica, 'timeout');
-        reply = normalize(
-          method,
-          (await this.mesh.call(replica, DATA_RPC[method], body, { timeoutMs })) as Requests[M][1],
-        );
+        const raw = (BATCHED_METHODS as readonly string[]).includes(method)
+          ? await this.batcher.enqueue(replica, method as BatchedMethod, body, timeoutMs)
+          : await this.mesh.call(replica, DATA_RPC[method], body, { timeoutMs });
+        reply = normalize(method, raw as Requests[M][1]);
       }
     } catch (error) {
       if (error instanceof ReplicaCallError) throw error;
@@ -85,6 +102,81 @@ export class ReplicaClient {
     const hlc = (reply as { hlc?: string }).hlc;
     if (typeof hlc === 'string') this.clock.observe(hlc);
     return reply;
+  }
+}
+
+/**
+ * Write-path calls (prepare, commit, abort) to each peer, queued during one loop turn and sent as
+ * one `data.batch` message: under load many concurrent writes share a frame, and their storage
+ * calls on the replica share a group commit. A lone call is sent as itself.
+ */
+class PeerBatcher {
+  private readonly queues = new Map<string, QueuedCall[]>();
+  private scheduled = false;
+
+  constructor(private readonly mesh: PeerMesh) {}
+
+  enqueue(replica: string, method: BatchedMethod, body: unknown, timeoutMs: number) {
+    return new Promise<unknown>((resolve, reject) => {
+      const queue = this.queues.get(replica) ?? [];
+      queue.push({ method, body, deadline: Date.now() + timeoutMs, resolve, reject });
+      this.queues.set(replica, queue);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const queues = [...this.queues];
+    this.queues.clear();
+    for (const [replica, calls] of queues) {
+      for (let i = 0; i < calls.length; i += PROTOCOL_LIMITS.maxBatchCalls) {
+        void this.send(replica, calls.slice(i, i + PROTOCOL_LIMITS.maxBatchCalls));
+      }
+    }
+  }
+
+  private async send(replica: string, calls: QueuedCall[]): Promise<void> {
+    const now = Date.now();
+    if (calls.length === 1) {
+      const [call] = calls;
+      const timeoutMs = call!.deadline - now;
+      if (timeoutMs <= 0) return call!.reject(new ReplicaCallError(replica, 'timeout'));
+      await this.mesh
+        .call(replica, DATA_RPC[call!.method], call!.body, { timeoutMs })
+        .then(call!.resolve, call!.reject);
+      return;
+    }
+    // The message waits as long as its most patient call; each call still fails at its own
+    // deadline (the others keep waiting for the reply).
+    const timeoutMs = Math.max(...calls.map((c) => c.deadline)) - now;
+    const timers = calls.map((call) =>
+      setTimeout(
+        () => call.reject(new ReplicaCallError(replica, 'timeout')),
+        Math.max(0, call.deadline - now),
+      ),
+    );
+    try {
+      if (timeoutMs <= 0) throw new ReplicaCallError(replica, 'timeout');
+      const request: BatchRequest = { calls: calls.map(({ method, body }) => ({ method, body })) };
+      const reply = (await this.mesh.call(replica, DATA_RPC.batch, request, {
+        timeoutMs,
+      })) as BatchReply;
+      calls.forEach((call, i) => {
+        const result = reply.results?.[i];
+        if (result && 'ok' in result) call.resolve(result.ok);
+        else if (result) call.reject(new RpcHandlerError(result.error.code, result.error.message));
+        else
+          call.reject(new ReplicaCallError(replica, 'no result for this call in the batch reply'));
+      });
+    } catch (error) {
+      for (const call of calls) call.reject(error);
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ export const DATA_RPC = {
   digests: 'data.digests',
   repair: 'data.repair',
   scan: 'data.scan',
+  batch: 'data.batch',
 } as const;
 export type DataMethod = keyof typeof DATA_RPC;
 
@@ -26,7 +27,24 @@ export const PROTOCOL_LIMITS = {
   maxDigestIds: 10_000,
   maxRepairWrites: 1_000,
   maxScanLimit: 10_000,
+  /** Calls one `data.batch` message may carry. */
+  maxBatchCalls: 256,
 } as const;
+
+/** The write-path calls a coordinator batches per peer and loop turn. */
+export const BATCHED_METHODS = ['prepare', 'commit', 'abort'] as const;
+export type BatchedMethod = (typeof BATCHED_METHODS)[number];
+
+export interface BatchRequest {
+  readonly calls: readonly { readonly method: BatchedMethod; readonly body: unknown }[];
+}
+/** One result per call, in order: its reply, or its error (code and message). */
+export interface BatchReply {
+  readonly results: readonly (
+    | { readonly ok: unknown }
+    | { readonly error: { readonly code: string; readonly message: string } }
+  )[];
+}
 
 interface Routed {
   /** The sender's hybrid clock (encoded version). */
@@ -215,6 +233,20 @@ export function parseRepair(body: unknown): RepairRequest {
       const expected =
         condition.expected === null ? null : version(condition.expected, `writes[${i}].expected`);
       return { record, condition: { kind: 'ifVersion', expected } };
+    }),
+  };
+}
+
+export function parseBatch(body: unknown): BatchRequest {
+  const b = obj(body, 'batch');
+  const calls = array(b.calls, 'calls', PROTOCOL_LIMITS.maxBatchCalls);
+  return {
+    calls: calls.map((c, i) => {
+      const call = obj(c, `calls[${i}]`);
+      if (!(BATCHED_METHODS as readonly unknown[]).includes(call.method)) {
+        bad(`calls[${i}].method must be one of ${BATCHED_METHODS.join(', ')}`);
+      }
+      return { method: call.method as BatchedMethod, body: call.body };
     }),
   };
 }

@@ -29,6 +29,7 @@ import {
 import {
   DATA_RPC,
   parseAbort,
+  parseBatch,
   parseCommit,
   parseDigests,
   parsePrepare,
@@ -36,6 +37,8 @@ import {
   parseRepair,
   parseScan,
   type AbortRequest,
+  type BatchReply,
+  type BatchRequest,
   type CommitReply,
   type CommitRequest,
   type DataMethod,
@@ -95,6 +98,7 @@ export class ReplicaService {
     serve('digests', parseDigests, (b) => this.digests(b));
     serve('repair', parseRepair, (b) => this.repair(b));
     serve('scan', parseScan, (b) => this.scan(b));
+    mesh.handle(DATA_RPC.batch, (body) => this.batch(parseBatch(body)));
     this.sweeper = setInterval(() => this.expire(), EXPIRY_SWEEP_MS);
     this.sweeper.unref();
   }
@@ -169,6 +173,33 @@ export class ReplicaService {
       }
     }
     return { hlc: this.hlc(), applied };
+  }
+
+  /**
+   * Several write-path calls from one coordinator in one message: each runs exactly as if sent
+   * alone (concurrently, so their storage calls meet in one group commit) and gets its own
+   * result or error.
+   */
+  async batch(request: BatchRequest): Promise<BatchReply> {
+    const handlers = {
+      prepare: (b: unknown) => this.counted('prepare', () => this.prepare(parsePrepare(b))),
+      commit: (b: unknown) => this.counted('commit', () => this.commit(parseCommit(b))),
+      abort: (b: unknown) => this.counted('abort', () => this.abort(parseAbort(b))),
+    };
+    const results = await Promise.all(
+      request.calls.map(({ method, body }) =>
+        handlers[method](body).then(
+          (ok) => ({ ok }),
+          (error: unknown) => ({
+            error: {
+              code: error instanceof RpcHandlerError ? error.code : 'internal',
+              message: (error as Error)?.message ?? String(error),
+            },
+          }),
+        ),
+      ),
+    );
+    return { results };
   }
 
   abort(request: AbortRequest): Promise<Record<string, never>> {

@@ -24,6 +24,7 @@ import { schemaRouter } from '../schema/schema-routes.js';
 import type { MetadataStateMachine } from '../metadata/index.js';
 import { DataPlane, SHARD_STATS_RPC, type ShardStat } from '../data/data-plane.js';
 import { AntiEntropy } from '../antientropy/driver/anti-entropy.js';
+import { CoalescingStore } from '../storage/coalescing-store.js';
 
 const STATUS_OF: Record<PeerState, NodeStatusEntry['status']> = {
   alive: 'HEALTHY',
@@ -113,7 +114,8 @@ export class QuorumNode {
       // Every store user goes through anti-entropy's tracking store: it keeps the trees exact.
       const antiEntropy = new AntiEntropy({
         nodeName: config.nodeName,
-        store,
+        // Concurrent requests' storage calls on one shard become one Redis call (group commit).
+        store: new CoalescingStore(store),
         metadata: () => metadata.machine,
         env: config.asyncReplication,
         registry,

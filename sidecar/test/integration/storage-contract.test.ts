@@ -5,6 +5,7 @@
  * The randomized model test logs its seed; replay a failure with STORAGE_SEED=<seed>.
  */
 import { Redis } from 'ioredis';
+import { CoalescingStore } from '../../src/storage/coalescing-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import {
   STORE_LIMITS,
@@ -994,6 +995,23 @@ storageContract('MemoryStore', async () => {
     },
     handles: async (n) => Array.from({ length: n }, () => current),
     disposable: async () => new MemoryStore(),
+    teardown: async () => current.close(),
+  };
+});
+
+// The group-commit layer must be indistinguishable from the store it wraps.
+storageContract('CoalescingStore(MemoryStore)', async () => {
+  let inner = new MemoryStore();
+  let current = new CoalescingStore(inner);
+  return {
+    fresh: async () => {
+      await current.close();
+      inner = new MemoryStore();
+      current = new CoalescingStore(inner);
+      return current;
+    },
+    handles: async (n) => Array.from({ length: n }, () => new CoalescingStore(inner)),
+    disposable: async () => new CoalescingStore(new MemoryStore()),
     teardown: async () => current.close(),
   };
 });

@@ -123,6 +123,14 @@ async function write(key: Key, kind: 'put' | 'delete', level: Level): Promise<vo
   counts[attempt.status === 'ack' ? 'acked' : attempt.status === 'failed' ? 'failed' : 'unknown']++;
 }
 
+/** The key's last attempts, for a violation's message. */
+function history(key: Key): string {
+  return key.attempts
+    .slice(-6)
+    .map((a) => `${a.seq}:${a.kind}@${a.level}=${a.status}`)
+    .join(' ');
+}
+
 async function read(key: Key, level: Level): Promise<ApiAnswer | null> {
   const startedAt = Date.now();
   const answer = await call(
@@ -138,6 +146,8 @@ async function read(key: Key, level: Level): Promise<ApiAnswer | null> {
     }
     return answer;
   }
+  // A node that restarted moments ago may not have its metadata yet: it says so, retryable.
+  if (answer.status === 503 && answer.headers.get('retry-after')) return answer;
   counts.reads++;
   const strong = key.attempts.filter(
     (a) => a.status === 'ack' && a.endedAt! < startedAt && ACKS[a.level] + ACKS[level] > 3,
@@ -158,8 +168,11 @@ async function read(key: Key, level: Level): Promise<ApiAnswer | null> {
     );
     const allowed =
       floor < 0 || laterDelete || (key.strategy !== 'TimeBasedResolution' && anyDelete);
-    if (!allowed)
-      violations.push(`${key.id}: not found at ${level} after seq ${floor} was acknowledged`);
+    if (!allowed) {
+      violations.push(
+        `${key.id}: not found at ${level} after seq ${floor} was acknowledged (${message(answer)}); history ${history(key)}`,
+      );
+    }
   } else {
     violations.push(`${key.id}: read answered ${answer.status} ${message(answer)}`);
   }

@@ -211,4 +211,31 @@ describe('ReplicaService', () => {
     });
     expect(await metric(t.registry, 'quorumstore_replication_staging_refused_total')).toBe(1);
   });
+
+  it('runs a batch of calls each as if alone: own results, own errors', async () => {
+    const t = setup();
+    const v1 = t.version(t.now());
+    const reply = await t.service.batch({
+      calls: [
+        { method: 'prepare', body: { ...t.routed(), requestId: 'a', records: [t.record(v1)] } },
+        {
+          method: 'prepare',
+          body: { ...t.routed(t.notHeld), requestId: 'b', records: [t.record(v1)] },
+        },
+        { method: 'commit', body: { ...t.routed(), requestId: 'unknown' } },
+        { method: 'abort', body: { requestId: 'x' } },
+      ],
+    });
+    expect(reply.results[0]).toMatchObject({ ok: { exists: false } });
+    expect(reply.results[1]).toMatchObject({ error: { code: 'not_a_replica' } });
+    expect(reply.results[2]).toEqual({
+      error: { code: 'not_found', message: 'request not found' },
+    });
+    expect(reply.results[3]).toEqual({ ok: {} });
+    const committed = await t.service.batch({
+      calls: [{ method: 'commit', body: { ...t.routed(), requestId: 'a' } }],
+    });
+    expect(committed.results[0]).toMatchObject({ ok: { applied: 1 } });
+    expect((await t.store.read(t.key, ID))?.version).toBe(v1);
+  });
 });
