@@ -58,14 +58,19 @@ export function objectRouter(service: ObjectService): Router {
 
   router.get('/v1/objects', async (req, res) => {
     const className = optionalString(req, 'class');
-    if (className === undefined) {
-      throw new HttpError(
-        422,
-        'class is required: listing is per collection (GET /v1/objects?class=...)',
-      );
-    }
     const after = optionalString(req, 'after');
     const tenant = optionalString(req, 'tenant');
+    if (className === undefined) {
+      if (after !== undefined || tenant !== undefined) {
+        throw new HttpError(
+          422,
+          'class is required with after or tenant (a cursor lists one collection)',
+        );
+      }
+      const objects = await service.listAll({ limit: limitOf(req), level: level(req) });
+      res.json({ objects, totalResults: objects.length, deprecations: null });
+      return;
+    }
     const objects = await service.list({
       className,
       limit: limitOf(req),

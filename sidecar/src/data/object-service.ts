@@ -265,6 +265,28 @@ export class ObjectService {
     return checked.filter((o): o is DataObject => o !== null);
   }
 
+  /**
+   * GET /v1/objects without `class`: the first `limit` objects of every single-tenant collection,
+   * collections in schema order, each in id order (Weaviate lists across classes too; a cursor
+   * needs a class, as in Weaviate).
+   */
+  async listAll(options: { limit: number; level: ConsistencyLevel }): Promise<DataObject[]> {
+    await this.options.schema.forRead().catch(() => {}); // best effort: list what is applied
+    const out: DataObject[] = [];
+    for (const definition of this.options.schema.machine.listCollections()) {
+      if (out.length >= options.limit) break;
+      if (definition.multiTenancyConfig.enabled) continue; // needs a tenant
+      out.push(
+        ...(await this.list({
+          className: definition.class,
+          limit: options.limit - out.length,
+          level: options.level,
+        })),
+      );
+    }
+    return out;
+  }
+
   private async scanLive(
     target: ShardTarget,
     after: string | undefined,

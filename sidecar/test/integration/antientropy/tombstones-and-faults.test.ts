@@ -153,3 +153,43 @@ it('a node restarted mid-sync and a peer that stops answering: counted, no crash
   console.log(`sessions skipped or aborted by the faults: ${skipped.join(', ')}`);
   expect(skipped.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 }, 150_000);
+
+it('a peer from another incarnation of the collection (deleted and re-created while it was down) does not resurrect old objects', async () => {
+  const create = () =>
+    createClass(cluster, 'node-0', {
+      class: 'Reborn',
+      properties: [{ name: 'title', dataType: ['text'] }],
+      replicationConfig: { factor: 3 },
+    });
+  await create();
+  const old = Array.from({ length: 50 }, () => randomUUID());
+  await batchWrite(cluster, 'node-0', 'Reborn', old, () => 'old', 'ALL');
+  await cluster.kill('node-2');
+  expect((await api(cluster.url('node-0', '/v1/schema/Reborn'), 'DELETE')).status).toBe(200);
+  await create();
+  const fresh = Array.from({ length: 50 }, () => randomUUID());
+  await batchWrite(cluster, 'node-0', 'Reborn', fresh, () => 'new');
+  // node-2 returns holding the old incarnation's data (its own keyspace) and old metadata until
+  // it catches up; its sessions for the old shards find no such shards on the peers.
+  await cluster.restart('node-2');
+  await waitReachable(cluster, 'node-0', NODES, 'Reborn');
+  await waitConverged(cluster, 'node-0', 'Reborn', 60_000);
+  const views = await shardViews(cluster, 'node-0', 'Reborn');
+  for (const n of NODES) {
+    expect((views.get(n) ?? []).reduce((sum, sh) => sum + (sh.objectCount ?? 0), 0)).toBe(50);
+  }
+  for (const id of old.slice(0, 10)) {
+    expect(await titlesOnReplicas(cluster, 'node-0', NODES, 'Reborn', id)).toEqual([
+      null,
+      null,
+      null,
+    ]);
+  }
+  for (const id of fresh.slice(0, 10)) {
+    expect(await titlesOnReplicas(cluster, 'node-0', NODES, 'Reborn', id)).toEqual([
+      'new',
+      'new',
+      'new',
+    ]);
+  }
+}, 120_000);

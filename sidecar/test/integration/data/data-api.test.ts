@@ -122,6 +122,16 @@ describe('objects: happy paths', () => {
     for (const id of ids) expect(listed).toContain(id);
   });
 
+  it('lists across collections without a class, up to the limit', async () => {
+    const all = await api(url('/v1/objects?limit=10000'));
+    expect(all.status).toBe(200);
+    const objects = (all.body as { objects: { class: string; id: string }[] }).objects;
+    expect(objects.length).toBeGreaterThan(0);
+    expect(new Set(objects.map((o) => o.class)).has('Tenanted')).toBe(false); // needs a tenant
+    const two = await api(url('/v1/objects?limit=2'));
+    expect((two.body as { objects: unknown[] }).objects).toEqual(objects.slice(0, 2));
+  });
+
   it('batch: per-object results, valid objects written, one bad object does not stop the others', async () => {
     const good = randomUUID();
     const answer = await post('/v1/batch/objects', {
@@ -413,7 +423,11 @@ describe('bad input: clear 4xx, nothing stored', () => {
   });
 
   it('GET /v1/objects: class required, limit and after checked', async () => {
-    expectError(await api(url('/v1/objects')), 422, /^class is required/);
+    expectError(
+      await api(url(`/v1/objects?after=${randomUUID()}`)),
+      422,
+      'class is required with after or tenant (a cursor lists one collection)',
+    );
     expectError(
       await api(url('/v1/objects?class=Doc&limit=0')),
       422,
