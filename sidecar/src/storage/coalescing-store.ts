@@ -9,16 +9,12 @@
  * reach the store through a few awaits still meet in one batch; the cost is one loop turn of
  * latency. Batches respect the store's limits (split when larger).
  */
+import { ForwardingStore } from './forwarding-store.js';
 import {
   STORE_LIMITS,
   type Digest,
   type ObjectStore,
-  type PurgeRequest,
-  type ScanOptions,
-  type ScanPage,
-  type ShardCount,
   type ShardKey,
-  type StoredRecord,
   type WriteOutcome,
   type WriteRequest,
 } from './object-store.js';
@@ -96,13 +92,12 @@ class Coalescer<I, O> {
   }
 }
 
-export class CoalescingStore implements ObjectStore {
-  readonly kind: ObjectStore['kind'];
+export class CoalescingStore extends ForwardingStore {
   private readonly writes: Coalescer<WriteRequest, WriteOutcome>;
   private readonly digests: Coalescer<string, Digest | null>;
 
-  constructor(private readonly inner: ObjectStore) {
-    this.kind = inner.kind;
+  constructor(inner: ObjectStore) {
+    super(inner);
     this.writes = new Coalescer(STORE_LIMITS.maxBatchWrites, (shard, requests) =>
       inner.writeMany(shard, requests),
     );
@@ -111,51 +106,26 @@ export class CoalescingStore implements ObjectStore {
     );
   }
 
-  async write(shard: ShardKey, request: WriteRequest): Promise<WriteOutcome> {
+  override async write(shard: ShardKey, request: WriteRequest): Promise<WriteOutcome> {
     const [outcome] = await this.writeMany(shard, [request]);
     return outcome!;
   }
 
   // Each caller's input is checked before it joins a batch: one bad request must fail alone.
-  async writeMany(shard: ShardKey, requests: readonly WriteRequest[]): Promise<WriteOutcome[]> {
+  override async writeMany(
+    shard: ShardKey,
+    requests: readonly WriteRequest[],
+  ): Promise<WriteOutcome[]> {
     assertShardKey(shard);
     assertWriteBatch(requests);
     if (requests.length === 0) return [];
     return this.writes.submit(shard, requests);
   }
 
-  async readDigests(shard: ShardKey, ids: readonly string[]): Promise<(Digest | null)[]> {
+  override async readDigests(shard: ShardKey, ids: readonly string[]): Promise<(Digest | null)[]> {
     assertShardKey(shard);
     assertDigestIds(ids);
     if (ids.length === 0) return [];
     return this.digests.submit(shard, ids);
-  }
-
-  read(shard: ShardKey, id: string): Promise<StoredRecord | null> {
-    return this.inner.read(shard, id);
-  }
-
-  scan(shard: ShardKey, options: ScanOptions): Promise<ScanPage<StoredRecord>> {
-    return this.inner.scan(shard, options);
-  }
-
-  scanDigests(shard: ShardKey, options: ScanOptions): Promise<ScanPage<Digest>> {
-    return this.inner.scanDigests(shard, options);
-  }
-
-  count(shard: ShardKey): Promise<ShardCount> {
-    return this.inner.count(shard);
-  }
-
-  purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number> {
-    return this.inner.purgeTombstones(shard, requests);
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

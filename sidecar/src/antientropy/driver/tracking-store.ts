@@ -8,15 +8,12 @@
  * guessed. Purges are refused (nothing purged) while a tree is building: a purge carries no
  * version the build could order against a scanned page.
  */
+import { ForwardingStore } from '../../storage/forwarding-store.js';
 import type {
   Digest,
   ObjectStore,
   PurgeRequest,
-  ScanOptions,
-  ScanPage,
-  ShardCount,
   ShardKey,
-  StoredRecord,
   WriteOutcome,
   WriteRequest,
 } from '../../storage/object-store.js';
@@ -24,22 +21,20 @@ import { treeKeyOf } from '../entry-hash.js';
 import type { TreeChange, WriteTicket } from '../tree-build.js';
 import type { ShardTree, TreeRegistry } from './tree-registry.js';
 
-export class TrackingStore implements ObjectStore {
-  readonly kind: ObjectStore['kind'];
-
+export class TrackingStore extends ForwardingStore {
   constructor(
-    private readonly inner: ObjectStore,
+    inner: ObjectStore,
     private readonly registry: TreeRegistry,
   ) {
-    this.kind = inner.kind;
+    super(inner);
   }
 
-  async write(shard: ShardKey, request: WriteRequest): Promise<WriteOutcome> {
+  override async write(shard: ShardKey, request: WriteRequest): Promise<WriteOutcome> {
     const [outcome] = await this.writeMany(shard, [request]);
     return outcome!;
   }
 
-  writeMany(shard: ShardKey, requests: readonly WriteRequest[]): Promise<WriteOutcome[]> {
+  override writeMany(shard: ShardKey, requests: readonly WriteRequest[]): Promise<WriteOutcome[]> {
     return this.registry.track(shard, async () => {
       let tree = this.registry.ensure(shard);
       let tickets: WriteTicket[] = [];
@@ -71,7 +66,7 @@ export class TrackingStore implements ObjectStore {
   }
 
   /** Purges one at a time, so exactly the removed tombstones leave the tree. */
-  purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number> {
+  override purgeTombstones(shard: ShardKey, requests: readonly PurgeRequest[]): Promise<number> {
     return this.registry.track(shard, async () => {
       const tree = this.registry.get(shard);
       if (!tree?.maintainer.acceptsPurges) return 0;
@@ -97,33 +92,5 @@ export class TrackingStore implements ObjectStore {
   private end(tree: ShardTree, ticket: WriteTicket, change: TreeChange | null): void {
     tree.maintainer.endWrite(ticket, change);
     if (change) tree.onChange?.(change.next, treeKeyOf(change.id));
-  }
-
-  read(shard: ShardKey, id: string): Promise<StoredRecord | null> {
-    return this.inner.read(shard, id);
-  }
-
-  readDigests(shard: ShardKey, ids: readonly string[]): Promise<(Digest | null)[]> {
-    return this.inner.readDigests(shard, ids);
-  }
-
-  scan(shard: ShardKey, options: ScanOptions): Promise<ScanPage<StoredRecord>> {
-    return this.inner.scan(shard, options);
-  }
-
-  scanDigests(shard: ShardKey, options: ScanOptions): Promise<ScanPage<Digest>> {
-    return this.inner.scanDigests(shard, options);
-  }
-
-  count(shard: ShardKey): Promise<ShardCount> {
-    return this.inner.count(shard);
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
