@@ -16,7 +16,7 @@ import { ObjectService } from './object-service.js';
 import { ReplicaClient } from './replica-client.js';
 import { ReplicaService } from './replica-service.js';
 import { ReplicationMetrics } from './replication-metrics.js';
-import { storageKey } from './targets.js';
+import { placedShards } from './targets.js';
 
 export interface DataPlaneOptions {
   readonly nodeName: string;
@@ -38,8 +38,6 @@ export interface ShardStat {
   readonly tombstoneCount: number;
   readonly replicationFactor: number;
 }
-
-export type ShardStatWithSync = ShardStat & Record<string, unknown>;
 
 export const SHARD_STATS_RPC = 'data.shardStats';
 
@@ -100,37 +98,22 @@ export class DataPlane {
    * `/v1/nodes?output=verbose`; served to peers as `data.shardStats`.
    */
   async shardStats(): Promise<ShardStat[]> {
-    const sm = this.options.metadata.machine;
-    const stats: ShardStat[] = [];
-    for (const collection of sm.listCollections()) {
-      const info = sm.getCollectionInfo(collection.class);
-      if (!info) continue;
-      const schema = {
-        class: collection.class,
-        createdIndex: info.createdIndex,
-        version: info.version,
-      };
-      const shards = collection.multiTenancyConfig.enabled
-        ? (sm.getTenants(collection.class) ?? []).map((t) => ({
-            name: t.name,
-            nodes: sm.getTenantReplicas(collection.class, t.name) ?? [],
-          }))
-        : info.shardingState.physical.map((p) => ({ name: p.name, nodes: p.belongsToNodes }));
-      for (const shard of shards) {
-        if (!shard.nodes.includes(this.options.nodeName)) continue;
-        const key = storageKey(schema, shard.name);
-        const count = await this.options.store.count(key);
-        stats.push({
-          ...this.options.syncStatus?.(key),
-          class: collection.class,
-          name: shard.name,
+    const held = placedShards(this.options.metadata.machine).filter((s) =>
+      s.replicas.includes(this.options.nodeName),
+    );
+    return Promise.all(
+      held.map(async ({ definition, shard, storageKey }) => {
+        const count = await this.options.store.count(storageKey);
+        return {
+          ...this.options.syncStatus?.(storageKey),
+          class: definition.class,
+          name: shard,
           objectCount: count.live,
           tombstoneCount: count.tombstones,
-          replicationFactor: collection.replicationConfig.factor,
-        });
-      }
-    }
-    return stats;
+          replicationFactor: definition.replicationConfig.factor,
+        };
+      }),
+    );
   }
 
   stop(): void {

@@ -34,6 +34,7 @@ import {
   allShardTargets,
   checkTenant,
   collectionInfo,
+  selfFirst,
   targetFor,
   type MissingClassStatus,
   type ShardTarget,
@@ -293,13 +294,8 @@ export class ObjectService {
     limit: number,
     deadline: number,
   ): Promise<{ target: ShardTarget; replica: string; record: StoredRecord }[]> {
-    const self = this.options.client.nodeName;
-    const order = [
-      ...target.replicas.filter((r) => r === self),
-      ...target.replicas.filter((r) => r !== self),
-    ];
     let lastError: Error | undefined;
-    for (const replica of order) {
+    for (const replica of selfFirst(target.replicas, this.options.client.nodeName)) {
       try {
         const live: { target: ShardTarget; replica: string; record: StoredRecord }[] = [];
         let cursor = after;
@@ -354,7 +350,10 @@ export class ObjectService {
     const results: BatchObjectResult[] = [];
     const groups = new Map<
       string,
-      { target: ShardTarget; items: { index: number; object: DataObject }[] }
+      {
+        target: ShardTarget;
+        items: { index: number; object: DataObject; record: Omit<StoredRecord, 'version'> }[];
+      }
     >();
     const now = this.now();
     for (const [index, raw] of objects.entries()) {
@@ -367,9 +366,10 @@ export class ObjectService {
           { ...input, ...(tenant ? { tenant } : {}) },
           { creationTimeUnix: now, lastUpdateTimeUnix: now },
         );
-        liveRecord(object, this.options.objectMaxBytes); // size check before anything is sent
+        // Encoded (and size-checked) once, before anything is sent.
+        const record = liveRecord(object, this.options.objectMaxBytes);
         const group = groups.get(target.storageKey) ?? { target, items: [] };
-        group.items.push({ index, object });
+        group.items.push({ index, object, record });
         groups.set(target.storageKey, group);
         results[index] = { object, error: null };
       } catch (error) {
@@ -381,7 +381,7 @@ export class ObjectService {
       [...groups.values()].map(async ({ target, items }) => {
         // One id twice in a batch: the later one wins, as if written in order.
         const lastById = new Map(items.map((item) => [item.object.id, item]));
-        const records = [...lastById.values()].map((i) => liveRecord(i.object, Infinity));
+        const records = [...lastById.values()].map((i) => i.record);
         const { outcome } = await this.write(target, records, { level });
         if (outcome.kind === 'ok') return;
         const message = this.writeErrorMessage(outcome, level);
@@ -624,7 +624,7 @@ export class ObjectService {
       case 'exists':
         return `object already exists on replica ${outcome.replica}`;
       case 'superseded':
-        return `write superseded after ${MAX_RETRIES_TEXT}: ${outcome.message}`;
+        return `write superseded even after restamping it above newer versions: ${outcome.message}`;
       case 'failed':
         return (
           cannotAchieveMessage(level, outcome.message) +
@@ -653,8 +653,6 @@ export class ObjectService {
     return new HttpError(404, `object ${address.id} not found`);
   }
 }
-
-const MAX_RETRIES_TEXT = 'restamping it above newer versions';
 
 export interface BatchObjectResult {
   readonly object: DataObject | Record<string, unknown>;

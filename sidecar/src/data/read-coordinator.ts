@@ -24,8 +24,8 @@ import {
   type ReadResolution,
 } from '../replication/resolution.js';
 import type { StoredRecord } from '../storage/object-store.js';
-import { ReplicaCallError, type ReplicaClient } from './replica-client.js';
-import type { ShardTarget } from './targets.js';
+import { failureReason, type ReplicaClient } from './replica-client.js';
+import { selfFirst, type ShardTarget } from './targets.js';
 
 /** Bound on resolve → fetch/repair → resolve rounds (each round is one more exchange). */
 export const MAX_RESOLVE_ROUNDS = 4;
@@ -145,11 +145,9 @@ async function gather(
   const required = requiredAcks(options.level, target.factor);
   const replies: ReadReply[] = options.seed ? [options.seed] : [];
   const failures: ReplicaFailure[] = [];
-  const self = ctx.client.nodeName;
-  const queue = [
-    ...target.replicas.filter((r) => r === self),
-    ...target.replicas.filter((r) => r !== self),
-  ].filter((r) => r !== options.seed?.replica);
+  const queue = selfFirst(target.replicas, ctx.client.nodeName).filter(
+    (r) => r !== options.seed?.replica,
+  );
   let wantFull = options.wantPayload && !options.seed;
 
   return new Promise((resolve) => {
@@ -175,7 +173,7 @@ async function gather(
                 : { replica, kind: 'digest', digest: reply.digest ?? null },
             ),
           (error: unknown) => {
-            failures.push({ replica, reason: reasonOf(error) });
+            failures.push({ replica, reason: failureReason(error) });
             if (full) wantFull = true; // the next replica asked does the full read
             ask();
           },
@@ -197,9 +195,7 @@ async function fetchFrom(
   id: string,
   remaining: () => number,
 ): Promise<{ replica: string; record: StoredRecord | null } | null> {
-  const self = ctx.client.nodeName;
-  const order = [...from.filter((r) => r === self), ...from.filter((r) => r !== self)];
-  for (const replica of order) {
+  for (const replica of selfFirst(from, ctx.client.nodeName)) {
     try {
       const reply = await ctx.client.call(
         replica,
@@ -213,8 +209,4 @@ async function fetchFrom(
     }
   }
   return null;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof ReplicaCallError ? error.reason : String((error as Error)?.message);
 }

@@ -32,6 +32,11 @@ import {
 } from './replica-protocol.js';
 import type { ReplicaService } from './replica-service.js';
 
+/** The reason a failed replica call gives in the client's error text. */
+export function failureReason(error: unknown): string {
+  return error instanceof ReplicaCallError ? error.reason : String((error as Error)?.message);
+}
+
 /** A replica call failed; `reason` is what the client's error names. */
 export class ReplicaCallError extends Error {
   override readonly name = 'ReplicaCallError';

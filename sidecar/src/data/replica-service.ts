@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import { RpcHandlerError } from '../mesh/errors.js';
 import type { PeerMesh } from '../mesh/peer-mesh.js';
+import { replicasForShard } from '../metadata/routing.js';
 import type { MetadataStateMachine } from '../metadata/state-machine.js';
 import type { HybridClock } from '../replication/hlc.js';
 import type { StagingArea } from '../replication/staging.js';
@@ -289,9 +290,7 @@ export class ReplicaService {
       );
     }
     const sm = this.options.schema.machine;
-    const replicas = info.definition.multiTenancyConfig.enabled
-      ? sm.getTenantReplicas(schema.class, request.shard)
-      : info.shardingState.physical.find((p) => p.name === request.shard)?.belongsToNodes;
+    const replicas = replicasForShard(sm, schema.class, request.shard);
     if (!replicas?.includes(this.options.nodeName)) {
       throw new RpcHandlerError(
         'not_a_replica',

@@ -7,8 +7,12 @@
  * resurrecting the old objects.
  */
 import type { CollectionInfo, MetadataStateMachine } from '../metadata/state-machine.js';
-import type { CollectionDefinition, DeletionStrategy } from '../metadata/types.js';
-import { shardForObject } from '../metadata/routing.js';
+import type {
+  CollectionDefinition,
+  DeletionStrategy,
+  TenantActivityStatus,
+} from '../metadata/types.js';
+import { replicasForShard, shardForObject } from '../metadata/routing.js';
 import { ObjectValidationError } from './object-model.js';
 
 /** The metadata a request was routed with; replicas check theirs is at least as new. */
@@ -127,10 +131,7 @@ function shardTarget(
   tenant: string | undefined,
 ): ShardTarget {
   const schema = schemaStamp(info);
-  const replicas =
-    tenant !== undefined
-      ? sm.getTenantReplicas(info.definition.class, tenant)
-      : info.shardingState.physical.find((p) => p.name === shard)?.belongsToNodes;
+  const replicas = replicasForShard(sm, schema.class, shard);
   if (!replicas || replicas.length === 0) {
     throw new Error(`metadata has no replicas for shard ${shard} of ${schema.class}`);
   }
@@ -144,4 +145,41 @@ function shardTarget(
     strategy: info.definition.replicationConfig.deletionStrategy,
     storageKey: storageKey(schema, shard),
   };
+}
+
+/** One shard (a physical shard, or a tenant) of a collection, where the metadata places it. */
+export interface PlacedShard {
+  readonly definition: CollectionDefinition;
+  readonly schema: SchemaStamp;
+  readonly shard: string;
+  /** Multi-tenant collections only. */
+  readonly tenantStatus?: TenantActivityStatus;
+  readonly replicas: readonly string[];
+  readonly storageKey: string;
+}
+
+/** Every shard of every collection with its replicas: what a node holds, counts and syncs. */
+export function placedShards(sm: MetadataStateMachine): PlacedShard[] {
+  const out: PlacedShard[] = [];
+  for (const definition of sm.listCollections()) {
+    const info = sm.getCollectionInfo(definition.class);
+    if (!info) continue;
+    const schema = schemaStamp(info);
+    const shards = definition.multiTenancyConfig.enabled
+      ? (sm.getTenants(definition.class) ?? []).map((t) => ({
+          shard: t.name,
+          tenantStatus: t.activityStatus,
+          replicas: sm.getTenantReplicas(definition.class, t.name) ?? [],
+        }))
+      : info.shardingState.physical.map((p) => ({ shard: p.name, replicas: p.belongsToNodes }));
+    for (const placed of shards) {
+      out.push({ definition, schema, ...placed, storageKey: storageKey(schema, placed.shard) });
+    }
+  }
+  return out;
+}
+
+/** `replicas` with `self` first when it is one: a local call is the cheapest. */
+export function selfFirst(replicas: readonly string[], self: string): string[] {
+  return replicas.includes(self) ? [self, ...replicas.filter((r) => r !== self)] : [...replicas];
 }

@@ -13,7 +13,7 @@ import type { HybridClock } from '../replication/hlc.js';
 import { WritePlan, type WriteEffect, type WriteOutcome } from '../replication/write-plan.js';
 import type { StoredRecord } from '../storage/object-store.js';
 import { compareEncodedVersions } from '../versioning/version.js';
-import { ReplicaCallError, type ReplicaClient } from './replica-client.js';
+import { failureReason, type ReplicaClient } from './replica-client.js';
 import type { ShardTarget } from './targets.js';
 
 export const MAX_RESTAMPS = 3;
@@ -112,7 +112,7 @@ function runPlan(
                 .call(replica, 'prepare', { ...routed, requestId, records }, remaining())
                 .then(
                   (reply) => perform(plan.prepareAck(replica, reply.newer, reply.exists)),
-                  (error: unknown) => perform(plan.prepareNack(replica, reasonOf(error))),
+                  (error: unknown) => perform(plan.prepareNack(replica, failureReason(error))),
                 )
                 .finally(settleCheck);
             }
@@ -123,7 +123,7 @@ function runPlan(
                 .call(replica, 'commit', { ...routed, requestId }, remaining())
                 .then(
                   () => perform(plan.commitAck(replica)),
-                  (error: unknown) => perform(plan.commitNack(replica, reasonOf(error))),
+                  (error: unknown) => perform(plan.commitNack(replica, failureReason(error))),
                 )
                 .finally(settleCheck);
             }
@@ -142,8 +142,4 @@ function runPlan(
     };
     perform(plan.start());
   });
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof ReplicaCallError ? error.reason : String((error as Error)?.message);
 }

@@ -23,6 +23,7 @@ import { ClusterMetadata } from '../schema/cluster-metadata.js';
 import { schemaRouter } from '../schema/schema-routes.js';
 import type { MetadataStateMachine } from '../metadata/index.js';
 import { DataPlane, SHARD_STATS_RPC, type ShardStat } from '../data/data-plane.js';
+import { placedShards } from '../data/targets.js';
 import { AntiEntropy } from '../antientropy/driver/anti-entropy.js';
 import { CoalescingStore } from '../storage/coalescing-store.js';
 
@@ -282,18 +283,9 @@ export class QuorumNode {
 /** Which shards (of which class) each node holds a replica of, from the metadata. */
 function shardsByNode(sm: MetadataStateMachine): Map<string, { class: string; name: string }[]> {
   const held = new Map<string, { class: string; name: string }[]>();
-  for (const collection of sm.listCollections()) {
-    const shards = [
-      ...(sm.getShards(collection.class) ?? []),
-      ...(sm.getTenants(collection.class) ?? []).map((t) => ({
-        name: t.name,
-        belongsToNodes: sm.getTenantReplicas(collection.class, t.name) ?? [],
-      })),
-    ];
-    for (const shard of shards) {
-      for (const node of shard.belongsToNodes) {
-        held.set(node, [...(held.get(node) ?? []), { class: collection.class, name: shard.name }]);
-      }
+  for (const { definition, shard, replicas } of placedShards(sm)) {
+    for (const node of replicas) {
+      held.set(node, [...(held.get(node) ?? []), { class: definition.class, name: shard }]);
     }
   }
   return held;

@@ -154,15 +154,8 @@ export class HybridClock {
           `node ${JSON.stringify(this.node)} (max drift ${this.maxDriftMs} ms): clock skew`,
       };
     }
-    const advanced =
-      v.wallMs > this.last.wallMs ||
-      (v.wallMs === this.last.wallMs && v.logical > this.last.logical);
-    if (advanced) {
-      // The node name is not kept: `next()` always raises (wall, logical) above this pair, so
-      // the next stamp beats `v` whatever the two node names are.
-      this.last = { wallMs: v.wallMs, logical: v.logical };
-      this.counters.advancedByObserve++;
-    }
+    const advanced = this.raiseTo(v);
+    if (advanced) this.counters.advancedByObserve++;
     return { accepted: true, advanced, aheadMs };
   }
 
@@ -176,14 +169,21 @@ export class HybridClock {
    */
   advancePast(version: EncodedVersion): void {
     const v = decodeVersion(version);
-    const aheadMs = Math.max(0, v.wallMs - this.readWall());
-    if (aheadMs > this.maxDriftMs) this.counters.forcedAdvances++;
-    if (
+    if (v.wallMs - this.readWall() > this.maxDriftMs) this.counters.forcedAdvances++;
+    this.raiseTo(v);
+  }
+
+  /**
+   * Moves the clock up to `v`'s (wall, logical) if that is ahead; true if it moved. The node name
+   * is not kept: `next()` always raises (wall, logical) above this pair, so the next stamp beats
+   * `v` whatever the two node names are.
+   */
+  private raiseTo(v: Version): boolean {
+    const ahead =
       v.wallMs > this.last.wallMs ||
-      (v.wallMs === this.last.wallMs && v.logical > this.last.logical)
-    ) {
-      this.last = { wallMs: v.wallMs, logical: v.logical };
-    }
+      (v.wallMs === this.last.wallMs && v.logical > this.last.logical);
+    if (ahead) this.last = { wallMs: v.wallMs, logical: v.logical };
+    return ahead;
   }
 
   current(): Version {

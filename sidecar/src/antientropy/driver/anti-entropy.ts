@@ -8,12 +8,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { PeerMesh } from '../../mesh/peer-mesh.js';
 import type { MetadataStateMachine } from '../../metadata/state-machine.js';
-import type { CollectionDefinition } from '../../metadata/types.js';
 import type { HybridClock } from '../../replication/hlc.js';
 import type { ObjectStore, ShardKey } from '../../storage/object-store.js';
 import type { ReplicaClient } from '../../data/replica-client.js';
-import { storageKey } from '../../data/targets.js';
-import { resolveAsyncReplication, type AsyncReplicationEnv } from '../async-config.js';
+import { placedShards } from '../../data/targets.js';
+import {
+  resolveAsyncReplication,
+  type AsyncReplicationEnv,
+  type AsyncReplicationSettings,
+} from '../async-config.js';
 import { AntiEntropyMetrics } from './ae-metrics.js';
 import { PeerResponder } from './peer-responder.js';
 import { AntiEntropyScheduler, type LocalShard, type TargetStatus } from './scheduler.js';
@@ -44,6 +47,7 @@ export class AntiEntropy {
   readonly store: TrackingStore;
   private readonly responder: PeerResponder;
   private scheduler: AntiEntropyScheduler | null = null;
+  private cached: { readonly version: number; readonly shards: LocalShard[] } | null = null;
 
   constructor(private readonly options: AntiEntropyOptions) {
     this.metrics = new AntiEntropyMetrics(options.registry);
@@ -93,32 +97,37 @@ export class AntiEntropy {
     };
   }
 
-  /** Every shard replica this node holds, with its settings now. */
+  /**
+   * Every shard replica this node holds (tenants only while ACTIVE), with its settings now.
+   * Read on every scheduler tick, so it is recomputed only when the metadata changed.
+   */
   localShards(): LocalShard[] {
     const sm = this.options.metadata();
-    const out: LocalShard[] = [];
-    for (const definition of sm.listCollections()) {
-      const info = sm.getCollectionInfo(definition.class);
-      if (!info) continue;
-      const settings = resolveAsyncReplication(definition, this.options.env);
-      const schema = {
-        class: definition.class,
-        createdIndex: info.createdIndex,
-        version: info.version,
-      };
-      for (const { name, replicas } of shardsOf(sm, definition, info.shardingState.physical)) {
-        if (!replicas.includes(this.options.nodeName)) continue;
-        out.push({
-          key: storageKey(schema, name),
-          schema,
-          shard: name,
-          replicas,
-          strategy: definition.replicationConfig.deletionStrategy,
-          settings,
-        });
-      }
-    }
-    return out;
+    if (this.cached?.version === sm.version) return this.cached.shards;
+    const settings = new Map<string, AsyncReplicationSettings>();
+    const shards = placedShards(sm)
+      .filter(
+        (p) =>
+          p.replicas.includes(this.options.nodeName) &&
+          (p.tenantStatus === undefined || p.tenantStatus === 'ACTIVE'),
+      )
+      .map((p): LocalShard => {
+        let resolved = settings.get(p.definition.class);
+        if (!resolved) {
+          resolved = resolveAsyncReplication(p.definition, this.options.env);
+          settings.set(p.definition.class, resolved);
+        }
+        return {
+          key: p.storageKey,
+          schema: p.schema,
+          shard: p.shard,
+          replicas: p.replicas,
+          strategy: p.definition.replicationConfig.deletionStrategy,
+          settings: resolved,
+        };
+      });
+    this.cached = { version: sm.version, shards };
+    return shards;
   }
 
   /** A tree only for a shard replica this node holds, with async replication enabled. */
@@ -126,17 +135,4 @@ export class AntiEntropy {
     const shard = this.localShards().find((s) => s.key === key);
     return shard?.settings.enabled ? shard.settings.config.hashtreeHeight : null;
   }
-}
-
-function shardsOf(
-  sm: MetadataStateMachine,
-  definition: CollectionDefinition,
-  physical: readonly { name: string; belongsToNodes: readonly string[] }[],
-): { name: string; replicas: readonly string[] }[] {
-  if (!definition.multiTenancyConfig.enabled) {
-    return physical.map((p) => ({ name: p.name, replicas: p.belongsToNodes }));
-  }
-  return (sm.getTenants(definition.class) ?? [])
-    .filter((t) => t.activityStatus === 'ACTIVE')
-    .map((t) => ({ name: t.name, replicas: sm.getTenantReplicas(definition.class, t.name) ?? [] }));
 }
