@@ -3,7 +3,7 @@
  * for the mesh to see a restarted node.
  */
 import { api, type ApiAnswer, type TestCluster } from './cluster.js';
-import { waitFor } from './wait.js';
+import { sleep, waitFor } from './wait.js';
 
 export type Level = 'ONE' | 'QUORUM' | 'ALL';
 
@@ -57,9 +57,31 @@ export async function createClass(
   via: string,
   body: Record<string, unknown>,
 ): Promise<void> {
-  const answer = await api(cluster.url(via, '/v1/schema'), 'POST', body);
+  const answer = await schemaChange(cluster, via, '/v1/schema', 'POST', body);
   if (answer.status !== 200)
     throw new Error(`create class: ${answer.status} ${JSON.stringify(answer.body)}`);
+}
+
+/**
+ * A schema change as a well-behaved client sends it: a 503 with Retry-After means nothing was
+ * applied (e.g. no Raft leader while one is being elected after a kill), so it is retried,
+ * within a bound; any other answer is returned as is.
+ */
+export async function schemaChange(
+  cluster: TestCluster,
+  via: string,
+  path: string,
+  method: 'POST' | 'PUT' | 'DELETE',
+  body?: unknown,
+  timeoutMs = 15_000,
+): Promise<ApiAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await api(cluster.url(via, path), method, body);
+    const retry = answer.status === 503 && answer.headers.get('retry-after') !== null;
+    if (!retry || Date.now() > deadline) return answer;
+    await sleep(Number(answer.headers.get('retry-after')) * 1000);
+  }
 }
 
 /**

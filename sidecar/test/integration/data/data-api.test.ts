@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { api, TestCluster, type ApiAnswer } from '../../support/cluster.js';
 import { createClass, message, objectPath, onReplica } from '../../support/data.js';
+import { sleep } from '../../support/wait.js';
 
 let cluster: TestCluster;
 const url = (path: string, node = 'node-1') => cluster.url(node, path);
@@ -47,9 +48,22 @@ afterAll(async () => {
   await cluster?.stopAll();
 });
 
-/** Every replica's copy of Doc/id: all null means nothing was stored anywhere. */
-const copies = (id: string, cls = 'Doc') =>
-  Promise.all(NODES.map((n) => onReplica(cluster, 'node-0', n, cls, id)));
+/**
+ * Every replica's copy of Doc/id once they agree: all null means nothing was stored anywhere.
+ * A write answered at QUORUM may still be committing on the last replica, so this waits
+ * (bounded) for agreement and otherwise returns the last reading for the assertion to show.
+ */
+async function copies(id: string, cls = 'Doc'): Promise<(Record<string, unknown> | null)[]> {
+  const read = () => Promise.all(NODES.map((n) => onReplica(cluster, 'node-0', n, cls, id)));
+  const agree = (seen: unknown[]) =>
+    seen.every((c) => JSON.stringify(c) === JSON.stringify(seen[0]));
+  let seen = await read();
+  for (const deadline = Date.now() + 5_000; !agree(seen) && Date.now() < deadline;) {
+    await sleep(50);
+    seen = await read();
+  }
+  return seen;
+}
 
 function expectError(answer: ApiAnswer, status: number, text: string | RegExp): void {
   expect({ status: answer.status, message: message(answer) }).toEqual({
