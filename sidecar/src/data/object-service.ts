@@ -6,6 +6,7 @@
  * Failures are HttpErrors with Weaviate's statuses and texts: 422 for bad input, 404 for a
  * missing object, 500 `cannot achieve consistency level "…": …` when too few replicas answered.
  */
+import { mapConcurrently } from '../common/map-concurrently.js';
 import type { Logger } from 'pino';
 import { HttpError } from '../http/errors.js';
 import type { CollectionInfo } from '../metadata/state-machine.js';
@@ -709,23 +710,6 @@ export function idsFromWhere(where: unknown): string[] {
     422,
     `where.operator ${JSON.stringify(operator)} is not supported on id (use Equal, ContainsAny or Or)`,
   );
-}
-
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  run: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await run(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }
 
 export type { ObjectInput };

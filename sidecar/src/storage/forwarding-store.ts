@@ -58,6 +58,10 @@ export class ForwardingStore implements ObjectStore {
     return this.inner.ping();
   }
 
+  onReplaced(listener: (detail: string) => void): void {
+    this.inner.onReplaced(listener);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

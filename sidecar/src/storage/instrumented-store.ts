@@ -149,6 +149,10 @@ class InstrumentedStore implements ObjectStore {
     return this.timed('ping', () => this.inner.ping());
   }
 
+  onReplaced(listener: (detail: string) => void): void {
+    this.inner.onReplaced(listener);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

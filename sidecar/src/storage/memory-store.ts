@@ -118,6 +118,9 @@ export class MemoryStore implements ObjectStore {
     return { live: state.live, tombstones: state.entries.size - state.live };
   }
 
+  /** Lives and dies with this process: never replaced under its users. */
+  onReplaced(): void {}
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

@@ -125,6 +125,13 @@ export interface ObjectStore {
 
   /** Throws `StorageUnavailableError` unless the back end answers now. */
   ping(): Promise<void>;
+  /**
+   * Registers `listener` for "the back end was replaced under us" (Redis restarted: a new run
+   * id): it may have lost acknowledged writes, so anything derived from its contents (hash
+   * trees, tombstone confirmations) must be rebuilt. Called before any command's reply from the
+   * new server reaches its caller. Never called by a store that cannot be replaced.
+   */
+  onReplaced(listener: (detail: string) => void): void;
   close(): Promise<void>;
 }
 

@@ -225,6 +225,9 @@ export class RedisStore implements ObjectStore {
   /** Why the connection last failed, to explain later "not connected" errors. */
   private lastConnectionError: string | undefined;
   private closed = false;
+  /** The server's `run_id` when first seen; a different one after a reconnect = a restart. */
+  private runId: string | undefined;
+  private readonly replacedListeners: ((detail: string) => void)[] = [];
 
   /**
    * Starts connecting in the background and keeps reconnecting forever; until connected,
@@ -269,6 +272,7 @@ export class RedisStore implements ObjectStore {
     });
     redis.on('ready', () => {
       this.lastConnectionError = undefined;
+      this.checkServerIdentity();
     });
     this.redis = redis as Redis & StorageScripts;
     this.firstConnection = redis.connect().catch((err: unknown) => {
@@ -412,6 +416,33 @@ export class RedisStore implements ObjectStore {
   async ping(): Promise<void> {
     this.assertOpen();
     await this.call('ping', () => this.redis.ping());
+  }
+
+  onReplaced(listener: (detail: string) => void): void {
+    this.replacedListeners.push(listener);
+  }
+
+  /**
+   * Asks the server who it is, first thing on every (re)connection. Redis answers in order, so
+   * this reply — and the listeners it triggers — come before the reply of any command issued
+   * after the connection became ready: nobody acts on the new server's data unwarned.
+   */
+  private checkServerIdentity(): void {
+    this.redis
+      .info('server')
+      .then((info) => {
+        const runId = /^run_id:(\w+)/m.exec(info)?.[1];
+        if (runId === undefined) return;
+        const previous = this.runId;
+        this.runId = runId;
+        if (previous === undefined || previous === runId) return;
+        const detail = `redis at ${this.address} restarted (run_id ${previous} → ${runId})`;
+        for (const listener of this.replacedListeners) listener(detail);
+      })
+      .catch(() => {
+        // Lost again already: the next 'ready' asks again. Without INFO permission no restart
+        // can be detected; the identity simply stays unknown.
+      });
   }
 
   /** Quits cleanly when connected (pending replies arrive first); idempotent. */

@@ -3,6 +3,7 @@
  * or wants a password; plus the Prometheus instrumentation of stores.
  */
 import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { openStore } from '../../src/storage/index.js';
 import { instrumentStore } from '../../src/storage/instrumented-store.js';
@@ -135,6 +136,34 @@ describe('RedisStore when redis-server fails', () => {
       await eventually(() => store.ping());
       expect((await store.write(SHARD, write(1))).applied).toBe(true);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('tells onReplaced listeners about a restarted server before any of its replies, not about a mere reconnect', async () => {
+    const server = await startRedis();
+    const store = await RedisStore.connect(options(server.url));
+    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const replaced: string[] = [];
+    store.onReplaced((detail) => replaced.push(detail));
+    try {
+      await store.ping();
+      await admin.connect();
+      // The same server drops our connection: a reconnect, nothing lost.
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')).toBe(1);
+      await eventually(() => store.ping());
+      expect(replaced).toEqual([]);
+      admin.disconnect();
+      // A new server process (empty: no persistence): the first reply already finds us warned.
+      await server.kill();
+      await server.restart();
+      await eventually(() => store.ping());
+      expect(replaced).toHaveLength(1);
+      expect(replaced[0]).toMatch(
+        new RegExp(`^redis at 127\\.0\\.0\\.1:${server.port} restarted \\(run_id \\w+ → \\w+\\)$`),
+      );
+    } finally {
+      admin.disconnect();
       await store.close();
     }
   });

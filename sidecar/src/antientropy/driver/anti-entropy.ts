@@ -58,6 +58,10 @@ export class AntiEntropy {
     });
     this.store = new TrackingStore(options.store, this.trees);
     this.responder = new PeerResponder(this.trees, this.store);
+    options.store.onReplaced((detail) => {
+      options.logger.warn({ detail }, 'store replaced: rebuilding every hash tree');
+      this.trees.resetAll('store_replaced');
+    });
   }
 
   /** Serves peers and starts synchronizing (needs the data plane's client for pushes). */

@@ -9,10 +9,13 @@
  * Roots of all due shards that pick the same peer go in one request (up to
  * ROOT_PREFILTER_BATCH_SIZE): an idle cycle is one round trip per peer. At most
  * SCHEDULER_WORKERS peers are synchronized at once. Every peer request is bounded by
- * `diffPerNodeTimeout`; a session is bounded by `propagationTimeout`.
+ * `diffPerNodeTimeout`; the time a session spends finding differences (descent and listings) by
+ * `prePropagationTimeout`; the whole session by `propagationTimeout`. A session's push batches
+ * (`propagationBatchSize` objects each) go out `propagationConcurrency` at a time.
  */
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
+import { mapConcurrently } from '../../common/map-concurrently.js';
 import type { PeerMesh } from '../../mesh/peer-mesh.js';
 import type { DeletionStrategy } from '../../metadata/types.js';
 import type { HybridClock } from '../../replication/hlc.js';
@@ -274,6 +277,7 @@ export class AntiEntropyScheduler {
       ...(state.ledger ? { gc: state.ledger.sessionView(peer) } : {}),
     });
     const deadline = started + config.propagationTimeout * 1000;
+    let diffingMs = 0;
     let output: SessionOutput = session.start(status);
     for (;;) {
       const propagated = await this.applyRepairs(peer, shard, output);
@@ -283,6 +287,11 @@ export class AntiEntropyScheduler {
         output = session.abort(`propagation timeout of ${config.propagationTimeout} s`);
         continue;
       }
+      if (diffingMs > config.prePropagationTimeout * 1000) {
+        output = session.abort(`pre-propagation timeout of ${config.prePropagationTimeout} s`);
+        continue;
+      }
+      const askedAt = this.now();
       const replies = await Promise.all([
         ...output.toPeer.map(async ({ id, request }) => {
           try {
@@ -305,6 +314,7 @@ export class AntiEntropyScheduler {
           reply: await this.options.responder.entries(request),
         })),
       ]);
+      diffingMs += this.now() - askedAt;
       const next: SessionOutput[] = replies.map(({ id, peer: fromPeer, reply }) => {
         if (fromPeer) return session.onPeerReply(id, reply);
         if (reply.kind !== 'entries-reply')
@@ -347,24 +357,29 @@ export class AntiEntropyScheduler {
     shard: LocalShard,
     output: SessionOutput,
   ): Promise<number> {
-    let written = 0;
-    for (const batch of output.repairs) {
-      const pushes = batch.filter((r) => r.target === 'peer' && r.source !== 'peer');
-      const local = batch.filter((r) => r.target === 'local' && r.source === null);
-      written += await this.push(peer, shard, pushes);
-      if (local.length > 0) {
-        const outcomes = await this.options.store.writeMany(
-          shard.key,
-          local.map((r): WriteRequest => ({
-            record: { id: r.id, version: r.record.version, deleted: true, payload: null },
-            condition: { kind: 'ifVersion', expected: r.expected },
-          })),
-        );
-        const applied = outcomes.filter((o) => o.applied).length;
-        this.options.metrics.objectsPropagated.inc({ direction: 'local' }, applied);
-        written += applied;
-      }
-    }
+    const perBatch = await mapConcurrently(
+      output.repairs,
+      shard.settings.config.propagationConcurrency,
+      async (batch) => {
+        const pushes = batch.filter((r) => r.target === 'peer' && r.source !== 'peer');
+        const local = batch.filter((r) => r.target === 'local' && r.source === null);
+        let written = await this.push(peer, shard, pushes);
+        if (local.length > 0) {
+          const outcomes = await this.options.store.writeMany(
+            shard.key,
+            local.map((r): WriteRequest => ({
+              record: { id: r.id, version: r.record.version, deleted: true, payload: null },
+              condition: { kind: 'ifVersion', expected: r.expected },
+            })),
+          );
+          const applied = outcomes.filter((o) => o.applied).length;
+          this.options.metrics.objectsPropagated.inc({ direction: 'local' }, applied);
+          written += applied;
+        }
+        return written;
+      },
+    );
+    const written = perBatch.reduce((sum, n) => sum + n, 0);
     if (output.purges.length > 0) {
       const purged = await this.options.store.purgeTombstones(shard.key, output.purges);
       this.options.metrics.tombstonesPurged.inc(purged);

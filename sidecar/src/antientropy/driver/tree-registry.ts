@@ -29,8 +29,14 @@ export interface ShardTree {
 }
 
 export class TreeRegistry {
-  /** Changes whenever this node may have lost writes: a restart (tombstone GC relies on it). */
-  readonly incarnation = randomUUID();
+  /**
+   * Changes whenever this node may have lost writes — a restart of the process or of its store —
+   * so peers void the tombstone confirmations it gave before (tombstone GC relies on it).
+   */
+  get incarnation(): string {
+    return this.currentIncarnation;
+  }
+  private currentIncarnation = randomUUID();
   private readonly trees = new Map<ShardKey, ShardTree>();
   private readonly inFlight = new Map<ShardKey, number>();
   private readonly drained = new Map<ShardKey, (() => void)[]>();
@@ -81,6 +87,16 @@ export class TreeRegistry {
     if (!this.trees.delete(key)) return;
     this.options.metrics.treeRebuilds.inc({ reason });
     this.options.logger.info({ shard: key, reason }, 'anti-entropy tree dropped');
+  }
+
+  /**
+   * The store was replaced under us and may have lost writes: no tree describes it any more.
+   * Every tree is dropped (each rebuilds from a fresh scan when next touched) and the
+   * incarnation changes, so confirmations given from the old contents count for nothing.
+   */
+  resetAll(reason: string): void {
+    this.currentIncarnation = randomUUID();
+    for (const key of [...this.trees.keys()]) this.drop(key, reason);
   }
 
   /** Brackets a store call on `key`: counts it in flight so a rebuild can wait for it. */

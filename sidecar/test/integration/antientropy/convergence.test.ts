@@ -5,6 +5,8 @@
  *     (equal roots, equal counts, every sampled object present) within a bounded time;
  *   - deletes and re-creations while it was down, for each deletion strategy: converged, and no
  *     acknowledged delete comes back (NoAutomatedResolution leaves the conflict, reads report it);
+ *   - a node's Redis restarting empty under its running sidecar: noticed (new run id), trees
+ *     rebuilt, and the lost replicas refilled by sync;
  *   - writes continue during the sync (seeded): nothing newer is ever overwritten.
  * Replay the randomized part with AE_SEED=<seed>.
  */
@@ -24,6 +26,7 @@ import {
 } from '../../support/data.js';
 import { metricValue, scrape } from '../../support/node-process.js';
 import { prng, seedFrom } from '../../support/random.js';
+import { waitFor } from '../../support/wait.js';
 
 const NODES = ['node-0', 'node-1', 'node-2'];
 const FAST_SYNC = {
@@ -125,16 +128,20 @@ it('deletes and re-creations while a node is down converge per deletion strategy
   // NoAutomatedResolution: the re-creation converges (a newer live copy is not a conflict), the
   // delete stays a conflict anti-entropy does not resolve — and no read returns the object.
   const cls = 'DelNoAutomatedResolution';
-  await waitFor(async () => {
-    const titles = await titlesOnReplicas(
-      cluster,
-      'node-0',
-      NODES,
-      cls,
-      recreated.NoAutomatedResolution!,
-    );
-    return titles.every((t) => t === 'v2');
-  });
+  await waitFor(
+    'the re-creation converged',
+    async () => {
+      const titles = await titlesOnReplicas(
+        cluster,
+        'node-0',
+        NODES,
+        cls,
+        recreated.NoAutomatedResolution!,
+      );
+      return titles.every((t) => t === 'v2');
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   const conflicted = await titlesOnReplicas(
     cluster,
     'node-0',
@@ -160,6 +167,71 @@ it('deletes and re-creations while a node is down converge per deletion strategy
     ),
   );
   expect(conflicts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+}, 120_000);
+
+it('a Redis that restarts empty under a running sidecar is noticed; anti-entropy refills it', async () => {
+  await klass('Amnesia');
+  const ids = Array.from({ length: 2000 }, () => randomUUID());
+  await batchWrite(cluster, 'node-0', 'Amnesia', ids, () => 'kept', 'ALL');
+  await waitConverged(cluster, 'node-0', 'Amnesia');
+  // No persistence configured: the server comes back empty, as on a pod whose volume was lost.
+  // The sidecar keeps running; its trees still describe the lost data until it notices.
+  const redis = cluster.node('node-2').redis!;
+  await redis.kill();
+  await redis.restart();
+  await waitFor(
+    'node-2 refilled by anti-entropy',
+    async () => (await counts('Amnesia'))[2] === ids.length,
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  expect(await counts('Amnesia')).toEqual([ids.length, ids.length, ids.length]);
+  await waitConverged(cluster, 'node-0', 'Amnesia');
+  for (const id of ids.slice(0, 5)) {
+    expect((await onReplica(cluster, 'node-0', 'node-2', 'Amnesia', id))?.properties).toEqual({
+      title: 'kept',
+    });
+  }
+  const text = await scrape(cluster.node('node-2').ports.metrics);
+  expect(
+    metricValue(text, 'quorumstore_antientropy_tree_rebuilds_total', { reason: 'store_replaced' }),
+  ).toBeGreaterThanOrEqual(1);
+}, 120_000);
+
+it('prePropagationTimeout bounds the time a session spends finding differences', async () => {
+  // One leaf and one-entry listings: every listing round costs a scan of the shard, so finding
+  // 2,000 differences takes far longer than the 1 s this collection allows.
+  await createClass(cluster, 'node-0', {
+    class: 'SlowDiff',
+    properties: [{ name: 'title', dataType: ['text'] }],
+    replicationConfig: {
+      factor: 3,
+      asyncConfig: { hashtreeHeight: 0, diffBatchSize: 1, prePropagationTimeout: 1 },
+    },
+  });
+  await cluster.kill('node-2');
+  const ids = Array.from({ length: 2000 }, () => randomUUID());
+  await batchWrite(cluster, 'node-0', 'SlowDiff', ids, () => 'x');
+  await cluster.restart('node-2');
+  const aborted = (n: string) =>
+    cluster
+      .node(n)
+      .proc!.logs()
+      .some(
+        (l) =>
+          l.msg === 'anti-entropy session' &&
+          l.outcome === 'aborted' &&
+          l.reason === 'pre-propagation timeout of 1 s',
+      );
+  await waitFor(
+    'a session aborted by its pre-propagation timeout',
+    () => ['node-0', 'node-1'].some(aborted),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  // Each aborted session still pushed what it had found: node-2 makes progress.
+  await waitFor('node-2 received objects', async () => (await counts('SlowDiff'))[2]! > 0, {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
 }, 120_000);
 
 it('writes continue during synchronization and nothing newer is overwritten (seeded)', async () => {
@@ -209,11 +281,3 @@ it('writes continue during synchronization and nothing newer is overwritten (see
   expect(stale).toEqual([]);
   expect(await counts('Busy')).toEqual([3040, 3040, 3040]);
 }, 150_000);
-
-async function waitFor(probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for anti-entropy');
-    await sleep(250);
-  }
-}
