@@ -3,10 +3,11 @@
  * server, wired as operator/src/runtime/README.md describes.
  *
  * - Informers: Clusters and Collections, and the Cluster children (StatefulSets, Services,
- *   ConfigMaps, Secrets, PDBs, NetworkPolicies) filtered by `app.kubernetes.io/managed-by`, in
- *   every namespace or in the listed ones.
+ *   ConfigMaps, PDBs, NetworkPolicies) filtered by `app.kubernetes.io/managed-by`, in every
+ *   namespace or in the listed ones; Secrets unfiltered (the pods also read the user's own).
  * - Events → keys: a Cluster's own spec/annotation/deletion changes; any change of a child maps to
- *   its controlling Cluster (drift, rollout progress); any change of a Cluster maps to the
+ *   its controlling Cluster (drift, rollout progress); any change of a Secret maps to the Clusters
+ *   whose pods read it (rotation rolls the pods); any change of a Cluster maps to the
  *   Collections that reference it (readiness, async defaults); a deleted Collection maps to the
  *   others claiming its class (one of them may take it over).
  * - Leader election: only the Lease holder starts informers and controllers; losing the Lease
@@ -32,6 +33,7 @@ import {
 import { ClusterAccess } from './controllers/cluster-access.js';
 import { ClusterReconciler, clusterStatusClient } from './controllers/cluster-controller.js';
 import type { ClusterEndpointResolver } from './controllers/cluster-endpoints.js';
+import { clustersReadingSecret } from './controllers/cluster-secrets.js';
 import { claimantKeys } from './controllers/collection-claims.js';
 import {
   CollectionReconciler,
@@ -177,6 +179,17 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   for (const children of informers.children) {
     children.onEvent(enqueueOwner(clusterController.queue, clusterOwner));
   }
+  informers.secrets.onEvent(
+    enqueueMapped(clusterController.queue, (secret) =>
+      secret.metadata?.namespace === undefined
+        ? []
+        : clustersReadingSecret(
+            secret,
+            clustersCache.list(secret.metadata.namespace),
+            options.defaults,
+          ),
+    ),
+  );
   informers.collections.onEvent(enqueueObject(collectionController.queue));
   informers.collections.onEvent((event) => {
     if (event.type !== 'delete') return;
@@ -360,12 +373,18 @@ function makeInformers(options: ManagerOptions): Informers {
     () => core.listConfigMapForAllNamespaces({ labelSelector }),
     (namespace) => core.listNamespacedConfigMap({ namespace, labelSelector }),
   );
-  const secrets = owned(
-    'secrets',
-    'v1',
-    () => core.listSecretForAllNamespaces({ labelSelector }),
-    (namespace) => core.listNamespacedSecret({ namespace, labelSelector }),
-  );
+  // Every Secret, not only the operator's: the pods may read the user's own (spec.auth, a
+  // pre-created API key), and a change to any of them must roll the pods. RBAC cannot narrow
+  // list/watch by label anyway, so this needs no further permission.
+  const secrets = new InformerSet<k8s.V1Secret>({
+    ...base,
+    name: 'secrets',
+    path: resourcePath('v1', 'secrets'),
+    list: (namespace) =>
+      namespace === undefined
+        ? core.listSecretForAllNamespaces()
+        : core.listNamespacedSecret({ namespace }),
+  });
   const podDisruptionBudgets = owned(
     'poddisruptionbudgets',
     'policy/v1',

@@ -90,6 +90,7 @@ per-namespace Roles, so both scopes grant exactly the same.
   resources: ["clusters/finalizers"]
   verbs: ["update"]
 # A Cluster's children: watched by label, written with server-side apply, some deleted.
+# Secrets are watched unfiltered: the pods also read the user's own, and a rotation rolls them.
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]

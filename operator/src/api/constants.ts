@@ -37,6 +37,11 @@ export const COMPONENTS = {
 export const ANNOTATIONS = {
   /** On the pod template: a hash of the ConfigMap, so a config change rolls the pods. */
   configHash: `${GROUP}/config-hash`,
+  /**
+   * On the pod template: a hash of the Secret values the pods consume (env `secretKeyRef`s), so
+   * rotating one of those Secrets rolls the pods.
+   */
+  secretsHash: `${GROUP}/secrets-hash`,
 } as const;
 
 /** A node's ports (the sidecar's defaults, set explicitly so probes and Services agree). */

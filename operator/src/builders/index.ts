@@ -14,6 +14,7 @@ export * from './node-env.js';
 export * from './security.js';
 export * from './scheduling.js';
 export * from './containers.js';
+export * from './pod-secrets.js';
 export * from './stateful-set.js';
 export * from './stateful-set-changes.js';
 export * from './disruption-budget.js';

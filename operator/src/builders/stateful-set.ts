@@ -31,8 +31,17 @@ export function dataVolumeClaimTemplate(cluster: ResolvedCluster): V1PersistentV
   };
 }
 
-/** `configHash`: `configHash(buildConfigMap(cluster))`, so a new Redis config rolls the pods. */
-export function buildStatefulSet(cluster: ResolvedCluster, configHash: string): V1StatefulSet {
+/**
+ * `configHash`: `configHash(buildConfigMap(cluster))`, so a new Redis config rolls the pods.
+ * `secretsHash`: `secretsHash(…)` of the values behind `podSecretKeyRefs(cluster)`, so a rotated
+ * Secret rolls them too (pods read Secrets through env variables, only at start); undefined
+ * leaves the annotation out (server-side apply then keeps whatever the live template has).
+ */
+export function buildStatefulSet(
+  cluster: ResolvedCluster,
+  configHash: string,
+  secretsHash: string | undefined,
+): V1StatefulSet {
   const names = clusterChildNames(cluster.metadata.name);
   const { spec } = cluster;
   return {
@@ -51,7 +60,10 @@ export function buildStatefulSet(cluster: ResolvedCluster, configHash: string): 
       template: {
         metadata: {
           labels: childLabels(cluster.metadata.name, COMPONENTS.node),
-          annotations: { [ANNOTATIONS.configHash]: configHash },
+          annotations: {
+            [ANNOTATIONS.configHash]: configHash,
+            ...(secretsHash !== undefined && { [ANNOTATIONS.secretsHash]: secretsHash }),
+          },
         },
         spec: {
           securityContext: podSecurityContext(),

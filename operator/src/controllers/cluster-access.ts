@@ -1,7 +1,7 @@
 /**
  * How a reconciler gets a client for a Cluster's API: the endpoint from the resolver (client
  * Service, or an override) and the API key from the Cluster's Secret (informer cache first, then
- * a read, for a Secret the user created without the operator's labels).
+ * a read, for a Secret the cache has not caught up with).
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { apiKeySecretRef } from '../builders/secrets.js';

@@ -38,9 +38,11 @@ export interface OptionalChild {
   readonly desired: KubernetesObject | null;
 }
 
+/** `secretsHash`: what goes on the pod template (see cluster-secrets.ts, podSecretsHash). */
 export function desiredChildren(
   cluster: ResolvedCluster,
   operatorNamespace: string | undefined,
+  secretsHash: string | undefined,
 ): DesiredChildren {
   const configMap = buildConfigMap(cluster);
   const names = clusterChildNames(cluster.metadata.name);
@@ -54,7 +56,7 @@ export function desiredChildren(
     configMap,
     headlessService: buildHeadlessService(cluster),
     clientService: buildClientService(cluster),
-    statefulSet: buildStatefulSet(cluster, configHash(configMap)),
+    statefulSet: buildStatefulSet(cluster, configHash(configMap), secretsHash),
     optional: [
       {
         header: header('policy/v1', 'PodDisruptionBudget', names.podDisruptionBudget),

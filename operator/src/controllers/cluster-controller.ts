@@ -5,7 +5,9 @@
  * no events and goes idle), and derives the status from what it saw. One pass:
  *
  * 1. paused → only the status says so (Progressing=False/Paused); nothing else is touched;
- * 2. generated Secrets, create-only (an existing Secret is never overwritten);
+ * 2. generated Secrets, create-only (an existing Secret is never overwritten); the values of
+ *    every Secret the pods read are hashed onto the pod template (cluster-secrets.ts), so a rotated
+ *    Secret rolls the pods; a missing one is reported (Degraded/SecretMissing) and rolls nothing;
  * 3. ConfigMap, headless Service, client Service (apply);
  * 4. StatefulSet: orphan-delete and recreate on an immutable change (pods keep running); a
  *    scale-down only after the store agrees (see cluster-scaling.ts), else refused;
@@ -30,9 +32,11 @@ import { API_VERSION, CLUSTER_KIND, CLUSTER_PLURAL, GROUP, VERSION } from '../ap
 import { clusterChildNames } from '../api/names.js';
 import {
   buildGeneratedSecret,
+  consumedSecretValues,
   GENERATED_SECRET_BYTES,
   generatedSecretRef,
   immutableFieldChanges,
+  podSecretKeyRefs,
   secretsToGenerate,
   selectorString,
 } from '../builders/index.js';
@@ -43,6 +47,7 @@ import { customObjectStatusClient, type StatusClient } from '../runtime/status-p
 import { ClusterApiError, type ClusterApi } from './cluster-api.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { describeObject, desiredChildren, type OptionalChild } from './cluster-children.js';
+import { liveSecretsHash, podSecretsHash } from './cluster-secrets.js';
 import {
   describeBlockers,
   membersToRemove,
@@ -140,7 +145,8 @@ export class ClusterReconciler {
     }
 
     await this.ensureSecrets(cluster, resolved);
-    const children = desiredChildren(resolved, this.options.operatorNamespace);
+    const secrets = await this.podSecrets(cluster, resolved);
+    const children = desiredChildren(resolved, this.options.operatorNamespace, secrets.hash);
     await this.applyChild(cluster, children.configMap);
     await this.applyChild(cluster, children.headlessService);
     await this.applyChild(cluster, children.clientService);
@@ -158,6 +164,7 @@ export class ClusterReconciler {
       ...(sts.recreating !== undefined && { recreating: sts.recreating }),
       ...(sts.scaleDownBlocked !== undefined && { scaleDownBlocked: sts.scaleDownBlocked }),
       ...(raft.raft && { raft: raft.raft }),
+      ...(secrets.missing.length > 0 && { missingSecrets: secrets.missing }),
     };
     await this.writeStatus(cluster, (current) =>
       clusterStatus(observation, current.status, this.clock.now()),
@@ -188,7 +195,7 @@ export class ClusterReconciler {
     for (const kind of secretsToGenerate(resolved)) {
       const ref = generatedSecretRef(resolved, kind);
       if (this.options.children.secrets.get(namespace, ref.name)) continue;
-      // Not in the (label-filtered) cache: maybe the user's own Secret of that name.
+      // Not in the cache: maybe it lags behind a Secret just created.
       const header: ObjectHeader = {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -200,6 +207,56 @@ export class ClusterReconciler {
         this.record(cluster, 'Normal', EVENT_REASONS.created, `generated Secret ${ref.name}`);
       }
     }
+  }
+
+  /**
+   * The secrets hash for the pod template, from the Secrets the pods read (informer cache, which
+   * holds every Secret of the watched namespaces; then a read, in case the cache lags behind a
+   * Secret just created). Reports a missing Secret or key, and a change that rolls the pods.
+   */
+  private async podSecrets(
+    cluster: Cluster,
+    resolved: ResolvedCluster,
+  ): Promise<{ hash: string | undefined; missing: readonly string[] }> {
+    const { namespace, name } = cluster.metadata;
+    const refs = podSecretKeyRefs(resolved);
+    const secrets = new Map<string, V1Secret | undefined>();
+    for (const secretName of new Set(refs.map((ref) => ref.name))) {
+      const header: ObjectHeader = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secretName, namespace },
+      };
+      secrets.set(
+        secretName,
+        this.options.children.secrets.get(namespace, secretName) ??
+          (await this.options.kube.read<V1Secret>(header)),
+      );
+    }
+    const consumed = consumedSecretValues(refs, secrets);
+    const live = this.options.children.statefulSets.get(
+      namespace,
+      clusterChildNames(name).statefulSet,
+    );
+    const liveHash = liveSecretsHash(live);
+    const hash = podSecretsHash(consumed, { exists: live !== undefined, hash: liveHash });
+    if (consumed.missing.length > 0) {
+      this.record(
+        cluster,
+        'Warning',
+        EVENT_REASONS.secretMissing,
+        `missing ${consumed.missing.join(', ')}, referenced by the pods: new pods cannot start ` +
+          '(running pods are not rolled until it exists)',
+      );
+    } else if (liveHash !== undefined && hash !== liveHash) {
+      this.record(
+        cluster,
+        'Normal',
+        EVENT_REASONS.secretsChanged,
+        'a Secret the pods read changed: rolling the pods',
+      );
+    }
+    return { hash, missing: consumed.missing };
   }
 
   /**

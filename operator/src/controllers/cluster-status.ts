@@ -6,8 +6,8 @@
  * - Progressing: True while the operator or the StatefulSet is still getting there (creating,
  *   rolling out, scaling, nodes starting for the first time after a change, voters being added).
  *   False once converged, or when progress is refused (ScaleDownBlocked) or stopped (Paused).
- * - Degraded: nodes not ready although nothing is in progress (a node failed after the rollout),
- *   or the nodes answer but have no Raft leader.
+ * - Degraded: a Secret (key) the pods reference is missing, nodes not ready although nothing is
+ *   in progress (a node failed after the rollout), or the nodes answer but have no Raft leader.
  *
  * Readiness itself comes from the pods' readiness probes (storage up, a majority reachable, a
  * Raft leader known), as the StatefulSet counts them: no kubelet data is re-derived here.
@@ -34,6 +34,7 @@ export const CLUSTER_REASONS = {
   scaleDownBlocked: 'ScaleDownBlocked',
   paused: 'Paused',
   noLeader: 'NoLeader',
+  secretMissing: 'SecretMissing',
   asExpected: 'AsExpected',
 } as const;
 
@@ -60,6 +61,8 @@ export interface ClusterObservation {
   readonly scaleDownBlocked?: string;
   /** What the nodes report; undefined when their API could not be asked. */
   readonly raft?: RaftStatus;
+  /** Secrets (or keys of them) the pods reference that do not exist. */
+  readonly missingSecrets?: readonly string[];
 }
 
 interface Rollout {
@@ -204,6 +207,15 @@ function degradedCondition(
   target: number,
 ): ConditionUpdate {
   const base = { type: CLUSTER_CONDITIONS.degraded, observedGeneration: observation.generation };
+  const missing = observation.missingSecrets ?? [];
+  if (missing.length > 0) {
+    return {
+      ...base,
+      status: 'True',
+      reason: CLUSTER_REASONS.secretMissing,
+      message: `missing ${missing.join(', ')}, referenced by the pods: new pods cannot start`,
+    };
+  }
   if (progress.status === 'False' && ready < target) {
     return {
       ...base,

@@ -25,6 +25,8 @@ export const EVENT_REASONS = {
   memberRemoved: 'MemberRemoved',
   voterAdded: 'VoterAdded',
   volumeDeleted: 'VolumeDeleted',
+  secretMissing: 'SecretMissing',
+  secretsChanged: 'SecretsChanged',
   // Collections
   classConflict: 'ClassConflict',
   immutableFieldConflict: 'ImmutableFieldConflict',

@@ -523,3 +523,139 @@ describe('a Cluster', () => {
     CONVERGE_MS * 3,
   );
 });
+
+describe('Secret rotation', () => {
+  const name = 'rot';
+  const secretsHash = 'quorumstore.dev/secrets-hash';
+  const hmac = (text: string) => ({ hmac: Buffer.from(text).toString('base64') });
+  let namespace: string;
+
+  const templateHash = async () =>
+    (await statefulSet(namespace, name)).spec?.template.metadata?.annotations?.[secretsHash];
+  const clusterReconciles = () =>
+    metricSum(operator!.healthPort, 'controller_runtime_reconcile_total', {
+      controller: 'cluster',
+    });
+  /** Waits until the operator has reconciled since `before` and has nothing queued. */
+  const reconciledSince = async (before: number) => {
+    await waitFor('a reconcile of the Cluster', async () => (await clusterReconciles()) > before, {
+      timeoutMs: CONVERGE_MS,
+      intervalMs: 200,
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+  };
+
+  beforeAll(async () => {
+    namespace = await createNamespace(core, 'rotation');
+    // The user's own Secret, referenced by the spec (no operator labels, not owned).
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'peer-auth' }, data: hmac('first-cluster-secret') },
+    });
+    await resources.createCluster(namespace, name, {
+      nodes: 1,
+      auth: { clusterSecretRef: { name: 'peer-auth', key: 'hmac' } },
+    });
+    await waitFor('the StatefulSet', () => statefulSet(namespace, name).catch(() => undefined), {
+      timeoutMs: CONVERGE_MS,
+      intervalMs: 200,
+    });
+  }, CONVERGE_MS + 10_000);
+
+  it(
+    'rolls the pods when a referenced Secret changes, and only then',
+    async () => {
+      const first = await templateHash();
+      expect(first).toMatch(/^[0-9a-f]{16}$/);
+      const generation = (await statefulSet(namespace, name)).metadata?.generation;
+
+      // The same data again (with a label, so the Secret really is updated and watched).
+      const before = await clusterReconciles();
+      await core.replaceNamespacedSecret({
+        name: 'peer-auth',
+        namespace,
+        body: {
+          metadata: { name: 'peer-auth', labels: { touched: 'yes' } },
+          data: hmac('first-cluster-secret'),
+        },
+      });
+      await reconciledSince(before);
+      expect(await templateHash()).toBe(first);
+      expect((await statefulSet(namespace, name)).metadata?.generation).toBe(generation);
+
+      // New data: a new hash on the pod template, i.e. a rolling update of the StatefulSet.
+      await core.replaceNamespacedSecret({
+        name: 'peer-auth',
+        namespace,
+        body: { metadata: { name: 'peer-auth' }, data: hmac('second-cluster-secret') },
+      });
+      const second = await waitFor(
+        'a new secrets hash on the pod template',
+        async () => {
+          const hash = await templateHash();
+          return hash !== first ? hash : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(second).toMatch(/^[0-9a-f]{16}$/);
+      await waitForEvent(core, namespace, name, 'SecretsChanged');
+
+      // The operator-generated API key Secret is watched too.
+      const apiKey = await core.readNamespacedSecret({ name: `${name}-api-key`, namespace });
+      await core.replaceNamespacedSecret({
+        name: `${name}-api-key`,
+        namespace,
+        body: { ...apiKey, data: { 'api-key': Buffer.from('rotated-api-key').toString('base64') } },
+      });
+      await waitFor(
+        'another secrets hash after the API key changed',
+        async () => {
+          const hash = await templateHash();
+          return hash !== first && hash !== second ? hash : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+    },
+    CONVERGE_MS * 4,
+  );
+
+  it(
+    'reports a missing Secret without rolling the pods, and recovers when it is back',
+    async () => {
+      const hash = await templateHash();
+      await core.deleteNamespacedSecret({ name: 'peer-auth', namespace });
+      const degraded = await waitFor(
+        'condition Degraded/SecretMissing',
+        async () => {
+          const cluster = await resources.getCluster(namespace, name);
+          const condition = conditionOf(cluster, 'Degraded');
+          return condition?.reason === 'SecretMissing' ? condition : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(degraded.message).toMatch(/Secret "peer-auth"/);
+      await waitForEvent(core, namespace, name, 'SecretMissing', /peer-auth/);
+      expect(await templateHash()).toBe(hash);
+
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'peer-auth' }, data: hmac('third-cluster-secret') },
+      });
+      await waitFor(
+        'the condition to clear and a new hash',
+        async () => {
+          const cluster = await resources.getCluster(namespace, name);
+          return (
+            conditionOf(cluster, 'Degraded')?.reason !== 'SecretMissing' &&
+            (await templateHash()) !== hash
+          );
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(
+        await metricSum(operator!.healthPort, 'controller_runtime_reconcile_errors_total'),
+      ).toBe(0);
+    },
+    CONVERGE_MS * 3,
+  );
+});

@@ -25,7 +25,7 @@ function allChildren(spec: ClusterSpec = {}) {
     buildHeadlessService(cluster),
     buildClientService(cluster),
     configMap,
-    buildStatefulSet(cluster, configHash(configMap)),
+    buildStatefulSet(cluster, configHash(configMap), 'secrets-hash'),
     buildPodDisruptionBudget(cluster)!,
     buildNetworkPolicy(cluster)!,
     buildGeneratedSecret(cluster, 'clusterSecret', RANDOM),

@@ -9,7 +9,8 @@ import {
 } from '../../../src/builders/index.js';
 import { aResolvedCluster } from '../api/fixtures.js';
 
-const build = (spec: ClusterSpec = {}) => buildStatefulSet(aResolvedCluster(spec), 'hash');
+const build = (spec: ClusterSpec = {}) =>
+  buildStatefulSet(aResolvedCluster(spec), 'hash', 'secrets-hash');
 
 /** What the API server returns: our object plus the defaults it fills in. */
 function asStored(sts: V1StatefulSet): V1StatefulSet {

@@ -7,12 +7,20 @@ import {
   buildStatefulSet,
   configHash,
   NODE_DATA_DIR,
+  podSecretKeyRefs,
+  secretKeyRefsOf,
 } from '../../../src/builders/index.js';
 import { aResolvedCluster } from '../api/fixtures.js';
 
-function statefulSet(spec: ClusterSpec = {}): V1StatefulSet {
+const SECRETS_HASH = '0123456789abcdef';
+
+function statefulSet(spec: ClusterSpec = {}, secretsHash?: string): V1StatefulSet {
   const cluster = aResolvedCluster(spec);
-  return buildStatefulSet(cluster, configHash(buildConfigMap(cluster)));
+  return buildStatefulSet(
+    cluster,
+    configHash(buildConfigMap(cluster)),
+    secretsHash ?? SECRETS_HASH,
+  );
 }
 
 function container(sts: V1StatefulSet, name: string): V1Container {
@@ -226,6 +234,39 @@ describe('StatefulSet', () => {
     expect(hash({})).toMatch(/^[0-9a-f]{16}$/);
     expect(hash({ nodes: 5 })).toBe(hash({}));
     expect(hash({ redis: { appendfsync: 'always' } })).not.toBe(hash({}));
+  });
+
+  it('puts the given secrets hash on the pod template, so a rotated Secret rolls the pods', () => {
+    const annotations = (hash: string | undefined) => {
+      const cluster = aResolvedCluster();
+      return buildStatefulSet(cluster, configHash(buildConfigMap(cluster)), hash).spec?.template
+        .metadata?.annotations;
+    };
+    expect(annotations(SECRETS_HASH)?.[ANNOTATIONS.secretsHash]).toBe(SECRETS_HASH);
+    expect(annotations('fedcba9876543210')?.[ANNOTATIONS.secretsHash]).toBe('fedcba9876543210');
+    // Undefined (a Secret missing, no hash known yet): left out, the live one is kept.
+    expect(annotations(undefined)).not.toHaveProperty([ANNOTATIONS.secretsHash]);
+    expect(annotations(undefined)?.[ANNOTATIONS.configHash]).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('hashes exactly the Secret keys the pod template reads', () => {
+    const spec: ClusterSpec = {
+      auth: { clusterSecretRef: { name: 'mine', key: 'hmac' }, redisPasswordRef: { name: 'mine' } },
+    };
+    const sts = statefulSet(spec);
+    expect(podSecretKeyRefs(aResolvedCluster(spec))).toEqual(
+      secretKeyRefsOf(sts.spec!.template.spec!.containers),
+    );
+    expect(podSecretKeyRefs(aResolvedCluster(spec))).toEqual([
+      { name: 'mine', key: 'hmac' },
+      { name: 'mine', key: 'password' },
+      { name: 'qs-api-key', key: 'api-key' },
+    ]);
+    expect(podSecretKeyRefs(aResolvedCluster()).map((ref) => ref.name)).toEqual([
+      'qs-api-key',
+      'qs-cluster-secret',
+      'qs-redis',
+    ]);
   });
 
   it('spreads nodes over hosts unless told otherwise', () => {

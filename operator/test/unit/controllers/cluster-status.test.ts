@@ -169,6 +169,23 @@ describe('Cluster status', () => {
     expect(condition(status, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoLeader' });
   });
 
+  it('reports a missing Secret as Degraded, naming it', () => {
+    const status = clusterStatus(
+      observe({
+        statefulSet: sts(3, { readyReplicas: 3 }),
+        missingSecrets: ['Secret "mine"', 'key "api-key" of Secret "qs-api-key"'],
+      }),
+      undefined,
+      NOW,
+    );
+    expect(condition(status, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'SecretMissing',
+      message: expect.stringContaining('Secret "mine", key "api-key" of Secret "qs-api-key"'),
+    });
+    expect(status.phase).toBe('Degraded');
+  });
+
   it('keeps transition times when nothing changes (no status churn)', () => {
     const first = clusterStatus(
       observe({ statefulSet: sts(3, { readyReplicas: 3 }) }),
