@@ -74,6 +74,15 @@ export const VARS = {
       if (v.length < 16) throw new Error(`must be at least 16 characters long, got ${v.length}`);
     },
   ),
+  previousClusterSecret: stringVar(
+    'CLUSTER_SECRET_PREVIOUS',
+    '',
+    'During a rotation of CLUSTER_SECRET: the old secret, also accepted and proven in peer handshakes, so nodes on either secret keep talking. Unset (or equal to CLUSTER_SECRET) once every node has the new one.',
+    (v) => {
+      if (v !== '' && v.length < 16)
+        throw new Error(`must be at least 16 characters long, got ${v.length}`);
+    },
+  ),
   bindAddress: stringVar(
     'BIND_ADDRESS',
     '0.0.0.0',
@@ -316,6 +325,8 @@ export interface NodeConfig {
   readonly nodeName: string;
   readonly clusterId: string;
   readonly clusterSecret: string;
+  /** The previous cluster secret while a rotation is under way; null otherwise. */
+  readonly previousClusterSecret: string | null;
   readonly bindAddress: string;
   readonly ports: { readonly http: number; readonly peer: number; readonly metrics: number };
   readonly storage: StoreConfig;
@@ -473,10 +484,16 @@ export function loadNodeConfig(env: Env): NodeConfig {
   }
   const storeKind = read(env, VARS.store);
   const storageTimeoutMs = read(env, VARS.storageTimeoutMs);
+  const clusterSecret = read(env, VARS.clusterSecret);
+  const previousClusterSecret = read(env, VARS.previousClusterSecret);
   return {
     nodeName,
     clusterId: read(env, VARS.clusterId),
-    clusterSecret: read(env, VARS.clusterSecret),
+    clusterSecret,
+    previousClusterSecret:
+      previousClusterSecret === '' || previousClusterSecret === clusterSecret
+        ? null
+        : previousClusterSecret,
     bindAddress: read(env, VARS.bindAddress),
     ports,
     storage:
@@ -528,6 +545,7 @@ export function describeConfig(config: NodeConfig): Record<string, unknown> {
   return {
     ...config,
     clusterSecret: '<redacted>',
+    previousClusterSecret: config.previousClusterSecret === null ? null : '<redacted>',
     apiKeys: config.apiKeys.map(() => '<redacted>'),
     storage,
   };

@@ -96,6 +96,11 @@ export interface HelloFrame {
   readonly node: string;
   readonly nonce: string;
   readonly mac: string;
+  /**
+   * The same proof under the client's previous cluster secret, sent only while one is configured
+   * (a secret rotation in progress): a server still on the old secret can verify this one.
+   */
+  readonly previousMac?: string;
   /** Where the client accepts peer connections itself, so the server can dial back. */
   readonly peerPort: number;
   readonly softwareVersion: string;
@@ -138,6 +143,13 @@ const HANDSHAKE_FIELDS: Record<HandshakeFrame['t'], Record<string, 'string' | 'n
   bye: { reason: 'string' },
 };
 
+/** Fields a frame may carry; checked like the required ones when present. */
+const OPTIONAL_HANDSHAKE_FIELDS: Partial<
+  Record<HandshakeFrame['t'], Record<string, 'string' | 'number'>>
+> = {
+  hello: { previousMac: 'string' },
+};
+
 /** Longest string accepted in any handshake field: bounds what an unauthenticated peer can make us hold. */
 const MAX_HANDSHAKE_FIELD = 256;
 
@@ -155,7 +167,12 @@ export function decodeHandshakeFrame<T extends HandshakeFrame['t']>(
       `expected a handshake frame of type ${expected.join('|')}, got ${String(type)}`,
     );
   }
-  for (const [field, kind] of Object.entries(HANDSHAKE_FIELDS[type as T])) {
+  const optional = OPTIONAL_HANDSHAKE_FIELDS[type as T] ?? {};
+  const fields = [
+    ...Object.entries(HANDSHAKE_FIELDS[type as T]),
+    ...Object.entries(optional).filter(([field]) => f[field] !== undefined),
+  ];
+  for (const [field, kind] of fields) {
     const value = f[field];
     const valid =
       kind === 'number'

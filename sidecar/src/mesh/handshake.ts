@@ -3,8 +3,15 @@
  * completes; every way it can fail maps to one `reason` (logged and counted by the mesh).
  *
  *   server → challenge {cluster, node, nonce}
- *   client → hello     {cluster, node, nonce, HMAC(secret, server nonce), peerPort}
- *   server → welcome   {HMAC(secret, client nonce)}        or  refused {reason}
+ *   client → hello     {cluster, node, nonce, HMAC(secret, server nonce), peerPort
+ *                       [, HMAC(previous secret, server nonce)]}
+ *   server → welcome   {HMAC(s, client nonce)}             or  refused {reason}
+ *
+ * Secret rotation: a node may hold a previous secret besides its current one. The server admits
+ * a hello proven under any secret it holds and answers under the one that matched (`s`), which
+ * the client then verifies under any secret it holds. So nodes that share at least one secret
+ * connect, and a rolling restart onto a new secret (with the old one as previous) never splits
+ * the cluster.
  */
 import type { WebSocket } from 'ws';
 import {
@@ -48,6 +55,8 @@ export interface LocalIdentity {
   readonly clusterId: string;
   readonly nodeName: string;
   readonly secret: string;
+  /** Also accepted and proven while a rotation is under way (never equal to `secret`). */
+  readonly previousSecret?: string;
   readonly peerPort: number;
   readonly softwareVersion: string;
 }
@@ -57,6 +66,8 @@ export interface AuthenticatedPeer {
   readonly softwareVersion: string;
   /** Only known on the server side: where the client accepts connections. */
   readonly peerPort?: number;
+  /** Authenticated under a previous secret (either side's): a rotation is not complete. */
+  readonly viaPreviousSecret: boolean;
 }
 
 /** Last word before closing a connection we refuse (4000-4999 are application close codes). */
@@ -83,11 +94,25 @@ export async function acceptHandshake(
   try {
     const hello = await receive(inbox, deadline, ['hello', 'bye']);
     if (hello.t === 'bye') throw new SelfConnection('peer dialled itself');
-    const refusal = checkHello(hello, me, nonce) ?? admit(hello.node);
+    const checked = checkHello(hello, me, nonce);
+    if (checked instanceof HandshakeFailure) throw checked;
+    const refusal = admit(hello.node);
     if (refusal) throw refusal;
-    const mac = handshakeMac(me.secret, 'server', me.clusterId, me.nodeName, hello.nonce, nonce);
+    const mac = handshakeMac(
+      checked.secret,
+      'server',
+      me.clusterId,
+      me.nodeName,
+      hello.nonce,
+      nonce,
+    );
     send(ws, { t: 'welcome', mac, softwareVersion: me.softwareVersion });
-    return { node: hello.node, softwareVersion: hello.softwareVersion, peerPort: hello.peerPort };
+    return {
+      node: hello.node,
+      softwareVersion: hello.softwareVersion,
+      peerPort: hello.peerPort,
+      viaPreviousSecret: checked.secret !== me.secret || checked.fromPreviousMac,
+    };
   } catch (error) {
     const failure = asFailure(error);
     if (failure instanceof HandshakeFailure) {
@@ -100,7 +125,29 @@ export async function acceptHandshake(
   }
 }
 
-function checkHello(hello: HelloFrame, me: LocalIdentity, nonce: string): HandshakeFailure | null {
+/** The secrets this node holds, current first. */
+function secretsOf(me: LocalIdentity): string[] {
+  return me.previousSecret === undefined ? [me.secret] : [me.secret, me.previousSecret];
+}
+
+/** Which of our secrets, if any, produced `mac` (every candidate compared in constant time). */
+function matchingSecret(
+  me: LocalIdentity,
+  mac: string,
+  computeWith: (secret: string) => string,
+): string | null {
+  let found: string | null = null;
+  for (const secret of secretsOf(me)) {
+    if (macsEqual(computeWith(secret), mac) && found === null) found = secret;
+  }
+  return found;
+}
+
+function checkHello(
+  hello: HelloFrame,
+  me: LocalIdentity,
+  nonce: string,
+): HandshakeFailure | { secret: string; fromPreviousMac: boolean } {
   if (hello.protocol !== PROTOCOL_VERSION) {
     return new HandshakeFailure(
       'incompatible_protocol',
@@ -113,21 +160,17 @@ function checkHello(hello: HelloFrame, me: LocalIdentity, nonce: string): Handsh
       `peer ${hello.node} belongs to cluster "${hello.clusterId}", not "${me.clusterId}"`,
     );
   }
-  const expected = handshakeMac(
-    me.secret,
-    'client',
-    hello.clusterId,
-    hello.node,
-    nonce,
-    hello.nonce,
+  const clientMac = (secret: string) =>
+    handshakeMac(secret, 'client', hello.clusterId, hello.node, nonce, hello.nonce);
+  const viaCurrent = matchingSecret(me, hello.mac, clientMac);
+  if (viaCurrent !== null) return { secret: viaCurrent, fromPreviousMac: false };
+  const viaPrevious =
+    hello.previousMac === undefined ? null : matchingSecret(me, hello.previousMac, clientMac);
+  if (viaPrevious !== null) return { secret: viaPrevious, fromPreviousMac: true };
+  return new HandshakeFailure(
+    'bad_mac',
+    `peer ${hello.node} failed authentication (wrong cluster secret)`,
   );
-  if (!macsEqual(expected, hello.mac)) {
-    return new HandshakeFailure(
-      'bad_mac',
-      `peer ${hello.node} failed authentication (wrong cluster secret)`,
-    );
-  }
-  return null;
 }
 
 export async function initiateHandshake(
@@ -146,21 +189,16 @@ export async function initiateHandshake(
       throw new SelfConnection(`dialled itself`);
     }
     const nonce = freshNonce();
-    const mac = handshakeMac(
-      me.secret,
-      'client',
-      me.clusterId,
-      me.nodeName,
-      challenge.nonce,
-      nonce,
-    );
+    const clientMac = (secret: string) =>
+      handshakeMac(secret, 'client', me.clusterId, me.nodeName, challenge.nonce, nonce);
     send(ws, {
       t: 'hello',
       protocol: PROTOCOL_VERSION,
       clusterId: me.clusterId,
       node: me.nodeName,
       nonce,
-      mac,
+      mac: clientMac(me.secret),
+      ...(me.previousSecret !== undefined && { previousMac: clientMac(me.previousSecret) }),
       peerPort: me.peerPort,
       softwareVersion: me.softwareVersion,
     });
@@ -179,15 +217,10 @@ export async function initiateHandshake(
         `${challenge.node} belongs to cluster "${challenge.clusterId}"`,
       );
     }
-    const expected = handshakeMac(
-      me.secret,
-      'server',
-      me.clusterId,
-      challenge.node,
-      nonce,
-      challenge.nonce,
-    );
-    if (!macsEqual(expected, answer.mac)) {
+    const serverMac = (secret: string) =>
+      handshakeMac(secret, 'server', me.clusterId, challenge.node, nonce, challenge.nonce);
+    const secret = matchingSecret(me, answer.mac, serverMac);
+    if (secret === null) {
       throw new HandshakeFailure(
         'bad_mac',
         `${challenge.node} failed authentication (wrong cluster secret)`,
@@ -199,7 +232,11 @@ export async function initiateHandshake(
         `dialled ${expectedNode} but reached ${challenge.node}`,
       );
     }
-    return { node: challenge.node, softwareVersion: answer.softwareVersion };
+    return {
+      node: challenge.node,
+      softwareVersion: answer.softwareVersion,
+      viaPreviousSecret: secret !== me.secret,
+    };
   } catch (error) {
     const failure = asFailure(error);
     ws.close(CLOSE_REFUSED, failure instanceof HandshakeFailure ? failure.reason : 'self');

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export class MeshMetrics {
   readonly connections: Gauge<'direction'>;
   readonly handshakeFailures: Counter<'direction' | 'reason'>;
+  readonly previousSecretHandshakes: Counter<'direction'>;
   readonly dials: Counter<'result'>;
   readonly rpcs: Counter<'method' | 'outcome'>;
   readonly rpcDuration: Histogram<'method'>;
@@ -30,6 +31,14 @@ export class MeshMetrics {
       labelNames: ['direction', 'reason'],
       registers,
     });
+    this.previousSecretHandshakes = new Counter({
+      name: 'quorumstore_peer_handshakes_previous_secret_total',
+      help: 'Peer handshakes authenticated only under a previous cluster secret (CLUSTER_SECRET_PREVIOUS), by side: while it grows, a secret rotation is not complete.',
+      labelNames: ['direction'],
+      registers,
+    });
+    for (const direction of ['inbound', 'outbound'])
+      this.previousSecretHandshakes.inc({ direction }, 0);
     this.dials = new Counter({
       name: 'quorumstore_peer_dials_total',
       help: 'Outbound connection attempts by result.',

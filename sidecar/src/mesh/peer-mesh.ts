@@ -298,6 +298,7 @@ export class PeerMesh {
     } finally {
       this.pendingHandshakes--;
     }
+    if (peer.viaPreviousSecret) this.metrics.previousSecretHandshakes.inc({ direction: 'inbound' });
     const record = this.peerRecord(peer.node);
     record.softwareVersion = peer.softwareVersion;
     if (!this.options.discovery.fqdnTld && peer.peerPort) {
@@ -556,6 +557,8 @@ export class PeerMesh {
       throw error;
     }
     this.metrics.dials.inc({ result: 'ok' });
+    if (peer.viaPreviousSecret)
+      this.metrics.previousSecretHandshakes.inc({ direction: 'outbound' });
     this.addressNames.set(key, peer.node);
     const record = this.peerRecord(peer.node);
     if (record.outbound?.isOpen || this.closing) {

@@ -71,6 +71,9 @@ export class QuorumNode {
           clusterId: config.clusterId,
           nodeName: config.nodeName,
           secret: config.clusterSecret,
+          ...(config.previousClusterSecret !== null && {
+            previousSecret: config.previousClusterSecret,
+          }),
           peerPort: config.ports.peer,
           softwareVersion: SOFTWARE_VERSION,
         },

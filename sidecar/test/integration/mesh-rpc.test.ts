@@ -265,6 +265,49 @@ describe('peer handshake', () => {
     expect(stranger!.mesh.view().filter((v) => v.outbound || v.inbound)).toEqual([]);
   });
 
+  it('keeps a cluster connected through a secret rotation: nodes sharing either secret talk', async () => {
+    const OLD = 'old-secret-0123456789';
+    const NEW = 'new-secret-9876543210';
+    // Mid-rollout: one node still on the old secret, one restarted with the new one and the old
+    // as previous, and one that (wrongly) has only the new secret.
+    const [old, rotating, fresh] = await startMeshes([
+      { name: 'old', secret: OLD },
+      { name: 'rotating', secret: NEW, previousSecret: OLD },
+      { name: 'fresh', secret: NEW },
+    ]);
+    await waitFor('rotating connected to both', () =>
+      connectedTo(rotating!.mesh, ['old', 'fresh']),
+    );
+    await waitFor(
+      'old and fresh connected to rotating',
+      () => connectedTo(old!.mesh, ['rotating']) && connectedTo(fresh!.mesh, ['rotating']),
+    );
+    for (const m of [old!, rotating!]) m.mesh.handle('echo', (body) => body);
+    expect(await old!.mesh.call('rotating', 'echo', 'via old')).toBe('via old');
+    expect(await rotating!.mesh.call('old', 'echo', 'via new')).toBe('via new');
+    // Sharing no secret: refused both ways, as ever.
+    await waitFor(
+      'old and fresh refuse each other',
+      async () =>
+        (await metric(old!.registry, 'quorumstore_peer_handshake_failures_total', {
+          reason: 'bad_mac',
+        })) > 0 &&
+        (await metric(fresh!.registry, 'quorumstore_peer_handshake_failures_total', {
+          reason: 'bad_mac',
+        })) > 0,
+    );
+    expect(connectedTo(old!.mesh, ['fresh'])).toBe(false);
+    // Handshakes that needed the old secret are counted (the rotation is not done); none on the
+    // fresh node, which only ever used the new one.
+    const previous = (node: TestMesh, direction: string) =>
+      metric(node.registry, 'quorumstore_peer_handshakes_previous_secret_total', { direction });
+    expect(await previous(old!, 'inbound')).toBeGreaterThan(0);
+    expect(await previous(rotating!, 'inbound')).toBeGreaterThan(0);
+    expect(await previous(rotating!, 'outbound')).toBeGreaterThan(0);
+    expect(await previous(fresh!, 'inbound')).toBe(0);
+    expect(await previous(fresh!, 'outbound')).toBe(0);
+  });
+
   async function rawClient(port: number): Promise<WebSocket> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${PEER_PATH}`, { perMessageDeflate: false });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));

@@ -11,6 +11,7 @@ import {
   runQuorumstore,
   scrape,
   waitLive,
+  TEST_CLUSTER_SECRET,
   type NodePorts,
   type RunningProcess,
 } from '../support/node-process.js';
@@ -215,6 +216,26 @@ describe('a three-node mesh of processes', () => {
         return names.every((n) => statuses[n] === 'HEALTHY');
       });
     }
+  });
+
+  it('a node restarted onto a new cluster secret, with the old one as previous, stays in the mesh', async () => {
+    procs[2]!.signal('SIGTERM');
+    await procs[2]!.exited();
+    procs[2] = startNode('node-2', ports[2]!, {
+      ...env(),
+      CLUSTER_SECRET: 'the-rotated-cluster-secret',
+      CLUSTER_SECRET_PREVIOUS: TEST_CLUSTER_SECRET,
+    });
+    for (const p of ports) {
+      await waitFor(`node-2 healthy with the new secret from ${p.http}`, async () => {
+        const statuses = await nodeStatuses(p.http);
+        return names.every((n) => statuses[n] === 'HEALTHY');
+      });
+    }
+    const text = await scrape(ports[2]!.metrics);
+    const previous = (direction: string) =>
+      metricValue(text, 'quorumstore_peer_handshakes_previous_secret_total', { direction });
+    expect(previous('inbound') + previous('outbound')).toBeGreaterThan(0);
   });
 
   it('reports not ready when a majority is unreachable', async () => {

@@ -30,6 +30,7 @@ export interface MeshSpec {
   readonly name: string;
   readonly clusterId?: string;
   readonly secret?: string;
+  readonly previousSecret?: string;
   readonly settings?: Partial<PeerSettings>;
 }
 
@@ -49,6 +50,7 @@ export async function startMeshes(
         clusterId: spec.clusterId ?? 'test',
         nodeName: spec.name,
         secret: spec.secret ?? 'shared-secret-0123456789',
+        ...(spec.previousSecret !== undefined && { previousSecret: spec.previousSecret }),
         peerPort: ports[i]!,
         softwareVersion: '0.0.0-test',
       },

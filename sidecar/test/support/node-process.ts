@@ -73,6 +73,8 @@ export interface NodePorts {
   readonly metrics: number;
 }
 
+export const TEST_CLUSTER_SECRET = 'test-secret-0123456789';
+
 /** Environment for a `quorumstore node` with fast failure detection, suitable for tests. */
 export function nodeEnv(
   name: string,
@@ -82,7 +84,7 @@ export function nodeEnv(
   return {
     NODE_NAME: name,
     CLUSTER_ID: 'test-cluster',
-    CLUSTER_SECRET: 'test-secret-0123456789',
+    CLUSTER_SECRET: TEST_CLUSTER_SECRET,
     BIND_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(ports.http),
     PEER_PORT: String(ports.peer),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../../src/config/errors.js';
 import { declaredVariables } from '../../../src/config/env-reader.js';
-import { loadNodeConfig } from '../../../src/config/node-config.js';
+import { describeConfig, loadNodeConfig } from '../../../src/config/node-config.js';
 import { parseDurationMs, parseSizeBytes } from '../../../src/config/units.js';
 
 const BASE = { NODE_NAME: 'node-0', CLUSTER_ID: 'prod', CLUSTER_SECRET: 'a-very-long-secret!' };
@@ -64,6 +64,10 @@ describe('node configuration', () => {
     [{ NODE_NAME: '' }, 'NODE_NAME: is required but not set'],
     [{ NODE_NAME: 'Node_0' }, 'NODE_NAME: "Node_0" is not a valid node name'],
     [{ CLUSTER_SECRET: 'short' }, 'CLUSTER_SECRET: must be at least 16 characters long, got 5'],
+    [
+      { CLUSTER_SECRET_PREVIOUS: 'short' },
+      'CLUSTER_SECRET_PREVIOUS: must be at least 16 characters long, got 5',
+    ],
     [{ CLUSTER_ID: 'UPPER' }, 'CLUSTER_ID: "UPPER" is not a valid cluster id'],
     [{ HTTP_PORT: '80a' }, 'HTTP_PORT: must be an integer, got "80a"'],
     [{ HTTP_PORT: '70000' }, 'HTTP_PORT: must be between 1 and 65535, got 70000'],
@@ -133,6 +137,15 @@ describe('node configuration', () => {
     [{ AUTHENTICATION_APIKEY_ALLOWED_KEYS: 'short' }, 'AUTHENTICATION_APIKEY_ALLOWED_KEYS:'],
   ])('rejects %j', (env, message) => {
     expect(problem(env)).toContain(message);
+  });
+
+  it('keeps a previous cluster secret only while it differs from the current one', () => {
+    expect(loadNodeConfig(BASE).previousClusterSecret).toBeNull();
+    const rotating = loadNodeConfig({ ...BASE, CLUSTER_SECRET_PREVIOUS: 'the-old-long-secret' });
+    expect(rotating.previousClusterSecret).toBe('the-old-long-secret');
+    expect(describeConfig(rotating).previousClusterSecret).toBe('<redacted>');
+    const done = loadNodeConfig({ ...BASE, CLUSTER_SECRET_PREVIOUS: BASE.CLUSTER_SECRET });
+    expect(done.previousClusterSecret).toBeNull();
   });
 
   it('documents every variable, with its default, in the README', () => {

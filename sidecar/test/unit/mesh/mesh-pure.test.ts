@@ -112,4 +112,25 @@ describe('frames', () => {
       /field nonce/,
     );
   });
+
+  it('accepts a hello with or without previousMac, and checks it when present', () => {
+    const hello = {
+      t: 'hello',
+      protocol: 1,
+      clusterId: 'c',
+      node: 'n',
+      nonce: 'x',
+      mac: 'm',
+      peerPort: 7000,
+      softwareVersion: '1',
+    } as const;
+    expect(decodeHandshakeFrame(encodeFrame(hello), ['hello'])).toEqual(hello);
+    const rotating = { ...hello, previousMac: 'p' };
+    expect(decodeHandshakeFrame(encodeFrame(rotating), ['hello'])).toEqual(rotating);
+    for (const previousMac of [7, 'x'.repeat(1000)]) {
+      expect(() =>
+        decodeHandshakeFrame(encodeFrame({ ...hello, previousMac } as never), ['hello']),
+      ).toThrow(/handshake hello: field previousMac missing or invalid/);
+    }
+  });
 });
