@@ -390,17 +390,21 @@ export class AntiEntropyScheduler {
   /** Sends our records to the peer, only those still at the version the session decided on. */
   private async push(peer: string, shard: LocalShard, repairs: readonly Repair[]): Promise<number> {
     if (repairs.length === 0) return 0;
+    // Read concurrently: the store pipelines them (one round trip for the batch, not one each).
+    const records = await Promise.all(
+      repairs.map((repair) => this.options.store.read(shard.key, repair.id)),
+    );
     const writes: WriteRequest[] = [];
-    for (const repair of repairs) {
-      const record: StoredRecord | null = await this.options.store.read(shard.key, repair.id);
+    repairs.forEach((repair, i) => {
+      const record: StoredRecord | null = records[i]!;
       if (
         !record ||
         record.version !== repair.record.version ||
         record.deleted !== repair.record.deleted
       )
-        continue;
+        return;
       writes.push({ record, condition: { kind: 'ifVersion', expected: repair.expected } });
-    }
+    });
     if (writes.length === 0) return 0;
     const timeoutMs = shard.settings.config.propagationTimeout * 1000;
     const reply = await this.options.client.call(
