@@ -11,6 +11,8 @@ export interface ClusterChildNames {
   readonly clientService: string;
   readonly configMap: string;
   readonly clusterSecret: string;
+  /** The cluster secret the pods ran with before a rotation (see builders/secrets.ts). */
+  readonly previousClusterSecret: string;
   readonly redisSecret: string;
   readonly podDisruptionBudget: string;
   readonly networkPolicy: string;
@@ -25,6 +27,7 @@ export function clusterChildNames(clusterName: string): ClusterChildNames {
     clientService: clusterName,
     configMap: `${clusterName}-config`,
     clusterSecret: `${clusterName}-cluster-secret`,
+    previousClusterSecret: `${clusterName}-cluster-secret-previous`,
     redisSecret: `${clusterName}-redis`,
     podDisruptionBudget: clusterName,
     networkPolicy: clusterName,

@@ -8,7 +8,7 @@ import { PORTS } from '../api/constants.js';
 import type { ResolvedCluster, ResolvedSecretKeyRef } from '../api/cluster-types.js';
 import { peerDomain, podNames } from '../api/names.js';
 import { DATA_MOUNT_PATH } from './config-map.js';
-import { apiKeySecretRef } from './secrets.js';
+import { apiKeySecretRef, previousClusterSecretRef } from './secrets.js';
 
 /** The node's durable state, next to Redis' files on the pod's volume. */
 export const NODE_DATA_DIR = `${DATA_MOUNT_PATH}/quorumstore`;
@@ -19,9 +19,10 @@ const value = (name: string, text: string | number | boolean): V1EnvVar => ({
   value: String(text),
 });
 
-export const secretEnv = (name: string, ref: ResolvedSecretKeyRef): V1EnvVar => ({
+/** `optional`: the pod starts without the variable while the Secret (or key) does not exist. */
+export const secretEnv = (name: string, ref: ResolvedSecretKeyRef, optional = false): V1EnvVar => ({
   name,
-  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key, ...(optional && { optional }) } },
 });
 
 export function buildNodeEnv(cluster: ResolvedCluster): V1EnvVar[] {
@@ -37,6 +38,9 @@ export function buildNodeEnv(cluster: ResolvedCluster): V1EnvVar[] {
     { name: VARS.nodeName.name, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     value(VARS.clusterId.name, spec.clusterId),
     secretEnv(VARS.clusterSecret.name, spec.auth.clusterSecretRef),
+    // Accepted besides CLUSTER_SECRET while a rotation of it rolls the pods (optional: the
+    // operator creates the Secret, and a node without it accepts only its current secret).
+    secretEnv(VARS.previousClusterSecret.name, previousClusterSecretRef(name), true),
     value(VARS.httpPort.name, PORTS.http),
     value(VARS.peerPort.name, PORTS.peer),
     value(VARS.metricsPort.name, PORTS.metrics),

@@ -12,13 +12,24 @@ import { redisContainer, sidecarContainer } from './containers.js';
 /** Secret name → key → value (base64, as the API serves `data`). */
 export type SecretValues = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-/** The Secret keys a list of containers reads through env, sorted, without duplicates. */
-export function secretKeyRefsOf(containers: readonly V1Container[]): ResolvedSecretKeyRef[] {
-  const refs = new Map<string, ResolvedSecretKeyRef>();
+/** A Secret key read through env; `optional`: the pod starts without it (`secretKeyRef.optional`). */
+export interface PodSecretKeyRef extends ResolvedSecretKeyRef {
+  readonly optional?: true;
+}
+
+/**
+ * The Secret keys a list of containers reads through env, sorted, without duplicates (optional
+ * only if every container reading it has it optional).
+ */
+export function secretKeyRefsOf(containers: readonly V1Container[]): PodSecretKeyRef[] {
+  const refs = new Map<string, PodSecretKeyRef>();
   for (const container of containers) {
     for (const variable of container.env ?? []) {
       const ref = variable.valueFrom?.secretKeyRef;
-      if (ref?.name) refs.set(`${ref.name}\u0000${ref.key}`, { name: ref.name, key: ref.key });
+      if (!ref?.name) continue;
+      const id = `${ref.name}\u0000${ref.key}`;
+      const optional = ref.optional === true && (refs.get(id)?.optional ?? !refs.has(id));
+      refs.set(id, { name: ref.name, key: ref.key, ...(optional && { optional: true as const }) });
     }
   }
   return [...refs.values()].sort((a, b) =>
@@ -30,7 +41,7 @@ export function secretKeyRefsOf(containers: readonly V1Container[]): ResolvedSec
  * Every Secret key a node's pod references, taken from the containers the StatefulSet is built
  * with, so a Secret added to the pod is hashed without a second list to keep in step.
  */
-export function podSecretKeyRefs(cluster: ResolvedCluster): ResolvedSecretKeyRef[] {
+export function podSecretKeyRefs(cluster: ResolvedCluster): PodSecretKeyRef[] {
   return secretKeyRefsOf([redisContainer(cluster), sidecarContainer(cluster)]);
 }
 
@@ -60,13 +71,16 @@ export function secretsHash(values: SecretValues): string {
 export interface ConsumedSecrets {
   /** The referenced values that exist. */
   readonly values: SecretValues;
-  /** What is referenced but absent, for humans: `Secret "a"`, `key "k" of Secret "b"`. */
+  /**
+   * What is referenced but absent, for humans: `Secret "a"`, `key "k" of Secret "b"`. An optional
+   * ref is never missing: the pods start without it (its absence is hashed like a value).
+   */
   readonly missing: readonly string[];
 }
 
 /** The values behind `refs`, looked up in `secrets` (by name; undefined = does not exist). */
 export function consumedSecretValues(
-  refs: readonly ResolvedSecretKeyRef[],
+  refs: readonly PodSecretKeyRef[],
   secrets: ReadonlyMap<string, V1Secret | undefined>,
 ): ConsumedSecrets {
   const values: Record<string, Record<string, string>> = {};
@@ -74,6 +88,7 @@ export function consumedSecretValues(
   for (const ref of refs) {
     const secret = secrets.get(ref.name);
     const value = secret?.data?.[ref.key];
+    if (value === undefined && ref.optional) continue;
     if (secret === undefined) {
       if (!missing.includes(`Secret "${ref.name}"`)) missing.push(`Secret "${ref.name}"`);
     } else if (value === undefined) {

@@ -81,3 +81,25 @@ export function buildGeneratedSecret(
     data: { [ref.key]: Buffer.from(randomValue, 'utf8').toString('base64') },
   };
 }
+
+/**
+ * The cluster secret the pods accept besides their current one (env CLUSTER_SECRET_PREVIOUS, key
+ * `previous` of `<name>-cluster-secret-previous`): the value they ran with before the cluster
+ * secret was rotated. The operator owns it: created with the current value, and set to the
+ * current value again once every pod runs that one (controllers/cluster-secrets.ts).
+ */
+export function previousClusterSecretRef(clusterName: string): ResolvedSecretKeyRef {
+  return { name: clusterChildNames(clusterName).previousClusterSecret, key: 'previous' };
+}
+
+/** The previous-cluster-secret Secret holding `value`, base64 as the cluster secret's `data`. */
+export function buildPreviousClusterSecret(cluster: ResolvedCluster, value: string): V1Secret {
+  const ref = previousClusterSecretRef(cluster.metadata.name);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: childMetadata(cluster, ref.name, COMPONENTS.credentials),
+    type: 'Opaque',
+    data: { [ref.key]: value },
+  };
+}

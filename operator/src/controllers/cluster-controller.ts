@@ -8,6 +8,7 @@
  * 2. generated Secrets, create-only (an existing Secret is never overwritten); the values of
  *    every Secret the pods read are hashed onto the pod template (cluster-secrets.ts), so a rotated
  *    Secret rolls the pods; a missing one is reported (Degraded/SecretMissing) and rolls nothing;
+ *    the previous cluster secret is created, and advanced once a rotation has rolled out;
  * 3. ConfigMap, headless Service, client Service (apply);
  * 4. StatefulSet: orphan-delete and recreate on an immutable change (pods keep running); a
  *    scale-down only after the store agrees (see cluster-scaling.ts), else refused;
@@ -32,13 +33,17 @@ import { API_VERSION, CLUSTER_KIND, CLUSTER_PLURAL, GROUP, VERSION } from '../ap
 import { clusterChildNames } from '../api/names.js';
 import {
   buildGeneratedSecret,
+  buildPreviousClusterSecret,
   consumedSecretValues,
   GENERATED_SECRET_BYTES,
   generatedSecretRef,
   immutableFieldChanges,
   podSecretKeyRefs,
+  previousClusterSecretRef,
+  secretsHash,
   secretsToGenerate,
   selectorString,
+  type PodSecretKeyRef,
 } from '../builders/index.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ReconcileResult } from '../runtime/controller.js';
@@ -47,7 +52,7 @@ import { customObjectStatusClient, type StatusClient } from '../runtime/status-p
 import { ClusterApiError, type ClusterApi } from './cluster-api.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { describeObject, desiredChildren, type OptionalChild } from './cluster-children.js';
-import { liveSecretsHash, podSecretsHash } from './cluster-secrets.js';
+import { liveSecretsHash, podSecretsHash, previousSecretStep } from './cluster-secrets.js';
 import {
   describeBlockers,
   membersToRemove,
@@ -60,6 +65,7 @@ import {
   clusterStatus,
   isPaused,
   pausedStatus,
+  rolloutComplete,
   type ClusterObservation,
 } from './cluster-status.js';
 import { EVENT_REASONS, type EventRecorder } from './events.js';
@@ -165,6 +171,7 @@ export class ClusterReconciler {
       ...(sts.scaleDownBlocked !== undefined && { scaleDownBlocked: sts.scaleDownBlocked }),
       ...(raft.raft && { raft: raft.raft }),
       ...(secrets.missing.length > 0 && { missingSecrets: secrets.missing }),
+      ...(secrets.rotatingClusterSecret && { rotatingClusterSecret: true }),
     };
     await this.writeStatus(cluster, (current) =>
       clusterStatus(observation, current.status, this.clock.now()),
@@ -212,14 +219,20 @@ export class ClusterReconciler {
   /**
    * The secrets hash for the pod template, from the Secrets the pods read (informer cache, which
    * holds every Secret of the watched namespaces; then a read, in case the cache lags behind a
-   * Secret just created). Reports a missing Secret or key, and a change that rolls the pods.
+   * Secret just created), after the previous cluster secret's step (rotateClusterSecret).
+   * Reports a missing Secret or key, and a change that rolls the pods.
    */
   private async podSecrets(
     cluster: Cluster,
     resolved: ResolvedCluster,
-  ): Promise<{ hash: string | undefined; missing: readonly string[] }> {
+  ): Promise<{
+    hash: string | undefined;
+    missing: readonly string[];
+    rotatingClusterSecret: boolean;
+  }> {
     const { namespace, name } = cluster.metadata;
     const refs = podSecretKeyRefs(resolved);
+    const previousName = previousClusterSecretRef(name).name;
     const secrets = new Map<string, V1Secret | undefined>();
     for (const secretName of new Set(refs.map((ref) => ref.name))) {
       const header: ObjectHeader = {
@@ -227,18 +240,21 @@ export class ClusterReconciler {
         kind: 'Secret',
         metadata: { name: secretName, namespace },
       };
-      secrets.set(
-        secretName,
-        this.options.children.secrets.get(namespace, secretName) ??
-          (await this.options.kube.read<V1Secret>(header)),
-      );
+      // The previous cluster secret is read from the API server: the operator writes it, and a
+      // cache lagging behind that write would hash the old value again (and roll the pods back).
+      const cached =
+        secretName === previousName
+          ? undefined
+          : this.options.children.secrets.get(namespace, secretName);
+      secrets.set(secretName, cached ?? (await this.options.kube.read<V1Secret>(header)));
     }
-    const consumed = consumedSecretValues(refs, secrets);
     const live = this.options.children.statefulSets.get(
       namespace,
       clusterChildNames(name).statefulSet,
     );
     const liveHash = liveSecretsHash(live);
+    const rotating = await this.rotateClusterSecret(cluster, resolved, refs, secrets, live);
+    const consumed = consumedSecretValues(refs, secrets);
     const hash = podSecretsHash(consumed, { exists: live !== undefined, hash: liveHash });
     if (consumed.missing.length > 0) {
       this.record(
@@ -255,8 +271,89 @@ export class ClusterReconciler {
         EVENT_REASONS.secretsChanged,
         'a Secret the pods read changed: rolling the pods',
       );
+      if (rotating) {
+        this.record(
+          cluster,
+          'Normal',
+          EVENT_REASONS.clusterSecretRotating,
+          'the cluster secret changed: rolling the pods onto the new one; they accept the ' +
+            'previous one until every pod runs the new one and is ready',
+        );
+      }
     }
-    return { hash, missing: consumed.missing };
+    return { hash, missing: consumed.missing, rotatingClusterSecret: rotating };
+  }
+
+  /**
+   * The previous cluster secret's step (cluster-secrets.ts, previousSecretStep): created with the
+   * current value when absent; set to the current value once the pods all run it and are ready.
+   * Updates `secrets` with what it wrote, so the hash covers it in the same reconcile. Resolves
+   * true while a rotation is rolling out (the pods still need the previous value).
+   */
+  private async rotateClusterSecret(
+    cluster: Cluster,
+    resolved: ResolvedCluster,
+    refs: readonly PodSecretKeyRef[],
+    secrets: Map<string, V1Secret | undefined>,
+    live: V1StatefulSet | undefined,
+  ): Promise<boolean> {
+    const currentRef = resolved.spec.auth.clusterSecretRef;
+    const previousRef = previousClusterSecretRef(cluster.metadata.name);
+    const existing = secrets.get(previousRef.name);
+    const now = consumedSecretValues(refs, secrets);
+    const step = previousSecretStep({
+      current: secrets.get(currentRef.name)?.data?.[currentRef.key],
+      previous: existing?.data?.[previousRef.key],
+      templateCurrent:
+        live !== undefined &&
+        now.missing.length === 0 &&
+        liveSecretsHash(live) === secretsHash(now.values),
+      rolledOut: live !== undefined && !live.metadata?.deletionTimestamp && rolloutComplete(live),
+    });
+    switch (step.action) {
+      case 'none':
+        return false;
+      case 'wait':
+        return true;
+      case 'create': {
+        const desired = buildPreviousClusterSecret(resolved, step.value);
+        if (existing !== undefined) {
+          secrets.set(previousRef.name, await this.options.kube.apply(desired));
+        } else if (await this.options.kube.createIfAbsent(desired)) {
+          secrets.set(previousRef.name, desired);
+          this.record(
+            cluster,
+            'Normal',
+            EVENT_REASONS.created,
+            `generated Secret ${previousRef.name} (the current cluster secret)`,
+          );
+        } else {
+          // Created meanwhile: hash what is there.
+          secrets.set(
+            previousRef.name,
+            await this.options.kube.read<V1Secret>({
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: previousRef.name, namespace: cluster.metadata.namespace },
+            }),
+          );
+        }
+        return false;
+      }
+      case 'advance':
+        secrets.set(
+          previousRef.name,
+          await this.options.kube.apply(buildPreviousClusterSecret(resolved, step.value)),
+        );
+        this.record(
+          cluster,
+          'Normal',
+          EVENT_REASONS.clusterSecretRotated,
+          `every pod runs the new cluster secret and is ready: set it as the previous one in ` +
+            `Secret ${previousRef.name}, rolling the pods again to stop accepting the old one`,
+        );
+        return false;
+    }
   }
 
   /**

@@ -63,6 +63,11 @@ export interface ClusterObservation {
   readonly raft?: RaftStatus;
   /** Secrets (or keys of them) the pods reference that do not exist. */
   readonly missingSecrets?: readonly string[];
+  /**
+   * The cluster secret is being rotated: the pods accept the previous one until every pod runs
+   * the new one (see cluster-secrets.ts).
+   */
+  readonly rotatingClusterSecret?: boolean;
 }
 
 interface Rollout {
@@ -87,6 +92,16 @@ function rolloutOf(sts: V1StatefulSet): Rollout {
     target,
     rolledOut: observed && revisions && replicas === target && updated === target,
   };
+}
+
+/**
+ * The StatefulSet's rollout is complete: its controller has seen the current spec, and every pod
+ * runs the current template and is ready (the same judgement as Progressing and Ready). What a
+ * step that must not overlap a rollout waits for.
+ */
+export function rolloutComplete(sts: V1StatefulSet): boolean {
+  const rollout = rolloutOf(sts);
+  return rollout.rolledOut && rollout.ready === rollout.target;
 }
 
 function progressing(
@@ -119,10 +134,14 @@ function progressing(
     );
   }
   if (!rollout.rolledOut) {
+    const rotation = observation.rotatingClusterSecret
+      ? '; rotating the cluster secret: the previous one is accepted until every node runs the new one'
+      : '';
     return condition(
       'True',
       CLUSTER_REASONS.rollingOut,
-      `rolling out: ${rollout.replicas} of ${rollout.target} pods exist, waiting for the StatefulSet`,
+      `rolling out: ${rollout.replicas} of ${rollout.target} pods exist, waiting for the ` +
+        `StatefulSet${rotation}`,
     );
   }
   const before = findCondition(previous?.conditions, CLUSTER_CONDITIONS.progressing);

@@ -27,6 +27,8 @@ export const EVENT_REASONS = {
   volumeDeleted: 'VolumeDeleted',
   secretMissing: 'SecretMissing',
   secretsChanged: 'SecretsChanged',
+  clusterSecretRotating: 'ClusterSecretRotating',
+  clusterSecretRotated: 'ClusterSecretRotated',
   // Collections
   classConflict: 'ClassConflict',
   immutableFieldConflict: 'ImmutableFieldConflict',

@@ -19,6 +19,7 @@ import {
   createNamespace,
   eventsAbout,
   installCrds,
+  markPodsReady,
   metricSum,
   podsReady,
   rejection,
@@ -197,7 +198,11 @@ describe('a Cluster', () => {
     expect(names(services)).toEqual(['qs', 'qs-headless']);
     expect(names(configMaps)).toEqual(['qs-config']);
     // qs-redis is the user's (no operator labels): not generated, not listed here.
-    expect(names(secrets)).toEqual(['qs-api-key', 'qs-cluster-secret']);
+    expect(names(secrets)).toEqual([
+      'qs-api-key',
+      'qs-cluster-secret',
+      'qs-cluster-secret-previous',
+    ]);
     expect(names(budgets)).toEqual(['qs']);
     expect(names(policies)).toEqual([]);
     for (const list of [sets, services, configMaps, secrets, budgets]) {
@@ -210,6 +215,13 @@ describe('a Cluster', () => {
         );
       }
     }
+    // The previous cluster secret starts as the (generated) current one: nothing to rotate.
+    const data = (secretName: string) =>
+      secrets.items.find((item) => item.metadata?.name === secretName)?.data;
+    expect(data('qs-cluster-secret-previous')?.previous).toBeDefined();
+    expect(data('qs-cluster-secret-previous')?.previous).toBe(
+      data('qs-cluster-secret')?.['cluster-secret'],
+    );
     const userSecret = await core.readNamespacedSecret({ name: 'qs-redis', namespace });
     expect(Buffer.from(userSecret.data!.password!, 'base64').toString()).toBe('users-own-password');
     const headless = services.items.find((s) => s.metadata?.name === 'qs-headless')!;
@@ -245,6 +257,11 @@ describe('a Cluster', () => {
     expect(env.AUTHENTICATION_APIKEY_ALLOWED_KEYS?.valueFrom?.secretKeyRef).toEqual({
       name: 'qs-api-key',
       key: 'api-key',
+    });
+    expect(env.CLUSTER_SECRET_PREVIOUS?.valueFrom?.secretKeyRef).toEqual({
+      name: 'qs-cluster-secret-previous',
+      key: 'previous',
+      optional: true,
     });
     expect(sidecar.image).toBe('registry.invalid/quorumstore:test');
   });
@@ -532,6 +549,29 @@ describe('Secret rotation', () => {
 
   const templateHash = async () =>
     (await statefulSet(namespace, name)).spec?.template.metadata?.annotations?.[secretsHash];
+  /** The operator's previous cluster secret, base64 as stored. */
+  const previous = async () =>
+    (await core.readNamespacedSecret({ name: `${name}-cluster-secret-previous`, namespace })).data
+      ?.previous;
+  /**
+   * Waits until the StatefulSet controller has replaced the pod with one of the current revision
+   * (no kubelet: the old pod, never scheduled, is deleted at once).
+   */
+  const podOnUpdateRevision = () =>
+    waitFor(
+      "the pod to run the StatefulSet's update revision",
+      async () => {
+        const sts = await statefulSet(namespace, name);
+        if ((sts.status?.observedGeneration ?? 0) < (sts.metadata?.generation ?? 1)) return false;
+        const pod = await core.readNamespacedPod({ name: `${name}-0`, namespace });
+        return (
+          sts.status?.updateRevision !== undefined &&
+          pod.metadata?.deletionTimestamp === undefined &&
+          pod.metadata?.labels?.['controller-revision-hash'] === sts.status.updateRevision
+        );
+      },
+      { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+    );
   const clusterReconciles = () =>
     metricSum(operator!.healthPort, 'controller_runtime_reconcile_total', {
       controller: 'cluster',
@@ -543,6 +583,21 @@ describe('Secret rotation', () => {
       intervalMs: 200,
     });
     await new Promise((r) => setTimeout(r, 1_000));
+  };
+  /** Waits until the operator has nothing left to do: no reconcile for two seconds. */
+  const settled = async () => {
+    let last = await clusterReconciles();
+    await waitFor(
+      'the operator to settle',
+      async () => {
+        await new Promise((r) => setTimeout(r, 2_000));
+        const now = await clusterReconciles();
+        const same = now === last;
+        last = now;
+        return same;
+      },
+      { timeoutMs: CONVERGE_MS, intervalMs: 0 },
+    );
   };
 
   beforeAll(async () => {
@@ -561,6 +616,27 @@ describe('Secret rotation', () => {
       intervalMs: 200,
     });
   }, CONVERGE_MS + 10_000);
+
+  it('keeps the cluster secret the pods run with as the previous one, read by the sidecar', async () => {
+    expect(await previous()).toBe(hmac('first-cluster-secret').hmac);
+    const owned = await core.readNamespacedSecret({
+      name: `${name}-cluster-secret-previous`,
+      namespace,
+    });
+    expect(owned.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Cluster', name, controller: true }),
+    ]);
+    expect(owned.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('quorumstore-operator');
+    const sidecar = (await statefulSet(namespace, name)).spec!.template.spec!.containers.find(
+      (c) => c.name === 'sidecar',
+    );
+    const env = sidecar?.env?.find((e) => e.name === 'CLUSTER_SECRET_PREVIOUS');
+    expect(env?.valueFrom?.secretKeyRef).toEqual({
+      name: `${name}-cluster-secret-previous`,
+      key: 'previous',
+      optional: true,
+    });
+  });
 
   it(
     'rolls the pods when a referenced Secret changes, and only then',
@@ -599,6 +675,15 @@ describe('Secret rotation', () => {
       );
       expect(second).toMatch(/^[0-9a-f]{16}$/);
       await waitForEvent(core, namespace, name, 'SecretsChanged');
+      // A cluster-secret rotation: the pods roll onto (new, previous = old), so the ones still on
+      // the old value keep talking to them; previous stays while the rollout is incomplete (the
+      // pod is not ready: no kubelet, and this test does not mark it).
+      await waitForEvent(core, namespace, name, 'ClusterSecretRotating');
+      await settled();
+      expect(await previous()).toBe(hmac('first-cluster-secret').hmac);
+      const rolling = conditionOf(await resources.getCluster(namespace, name), 'Progressing');
+      expect(rolling).toMatchObject({ status: 'True', reason: 'RollingOut' });
+      expect(rolling?.message).toMatch(/rotating the cluster secret/);
 
       // The operator-generated API key Secret is watched too.
       const apiKey = await core.readNamespacedSecret({ name: `${name}-api-key`, namespace });
@@ -652,10 +737,70 @@ describe('Secret rotation', () => {
         },
         { timeoutMs: CONVERGE_MS, intervalMs: 200 },
       );
+      // Still the value the pods ran with before the first rotation: a second rotation in the
+      // middle of one keeps the previous value every pod shares.
+      expect(await previous()).toBe(hmac('first-cluster-secret').hmac);
       expect(
         await metricSum(operator!.healthPort, 'controller_runtime_reconcile_errors_total'),
       ).toBe(0);
     },
     CONVERGE_MS * 3,
+  );
+
+  it(
+    'advances the previous cluster secret once the rollout is complete, which rolls the pods again',
+    async () => {
+      const third = hmac('third-cluster-secret').hmac;
+      const rotating = await templateHash();
+      // The StatefulSet controller replaced the pod with one on the new template; still not
+      // ready, so the rollout is incomplete and previous stays.
+      await podOnUpdateRevision();
+      await settled();
+      expect(await previous()).toBe(hmac('first-cluster-secret').hmac);
+
+      // The pod ready: the rollout is complete, previous becomes the current value.
+      await markPodsReady(core, namespace, [`${name}-0`]);
+      await waitFor(
+        'previous to become the current cluster secret',
+        async () => {
+          return (await previous()) === third;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      await waitForEvent(core, namespace, name, 'ClusterSecretRotated');
+      // The second roll, onto (new, previous = new): the old value is no longer accepted.
+      const dropped = await waitFor(
+        'the secrets hash to change again',
+        async () => {
+          const hash = await templateHash();
+          return hash !== rotating ? hash : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(dropped).toMatch(/^[0-9a-f]{16}$/);
+
+      await podOnUpdateRevision();
+      await markPodsReady(core, namespace, [`${name}-0`]);
+      const converged = await waitFor(
+        'the Cluster to converge',
+        async () => {
+          const cluster = await resources.getCluster(namespace, name);
+          return conditionOf(cluster, 'Progressing')?.reason === 'Converged' &&
+            conditionOf(cluster, 'Ready')?.status === 'True'
+            ? cluster
+            : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(conditionOf(converged, 'Degraded')).toMatchObject({ status: 'False' });
+      // Nothing more to do: previous and the template stay.
+      await settled();
+      expect(await previous()).toBe(third);
+      expect(await templateHash()).toBe(dropped);
+      expect(
+        await metricSum(operator!.healthPort, 'controller_runtime_reconcile_errors_total'),
+      ).toBe(0);
+    },
+    CONVERGE_MS * 6,
   );
 });

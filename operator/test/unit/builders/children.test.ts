@@ -7,6 +7,7 @@ import {
   buildHeadlessService,
   buildNetworkPolicy,
   buildPodDisruptionBudget,
+  buildPreviousClusterSecret,
   buildStatefulSet,
   configHash,
   ownerReference,
@@ -30,6 +31,7 @@ function allChildren(spec: ClusterSpec = {}) {
     buildNetworkPolicy(cluster)!,
     buildGeneratedSecret(cluster, 'clusterSecret', RANDOM),
     buildGeneratedSecret(cluster, 'redisPassword', RANDOM),
+    buildPreviousClusterSecret(cluster, Buffer.from(RANDOM).toString('base64')),
   ];
 }
 
@@ -159,6 +161,22 @@ describe('generated Secrets', () => {
     const secret = buildGeneratedSecret(aResolvedCluster(), 'apiKey', RANDOM);
     expect(secret.metadata?.name).toBe('qs-api-key');
     expect(Buffer.from(secret.data?.['api-key'] ?? '', 'base64').toString()).toBe(RANDOM);
+  });
+
+  it('keeps the previous cluster secret as <name>-cluster-secret-previous, key previous', () => {
+    // The value as the cluster secret's data holds it (base64), copied unchanged.
+    const value = Buffer.from('the-old-cluster-secret').toString('base64');
+    const secret = buildPreviousClusterSecret(aResolvedCluster(), value);
+    expect(secret).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: 'qs-cluster-secret-previous',
+        labels: { 'app.kubernetes.io/component': 'credentials' },
+      },
+      data: { previous: value },
+    });
   });
 
   it('refuses a value too short for CLUSTER_SECRET', () => {

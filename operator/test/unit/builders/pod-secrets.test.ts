@@ -91,6 +91,34 @@ describe('consumedSecretValues', () => {
       missing: ['Secret "gone"', 'key "b" of Secret "partial"'],
     });
   });
+
+  it('never reports an optional ref missing: its absence is hashed instead', () => {
+    const refs = [
+      { name: 'gone', key: 'x', optional: true as const },
+      { name: 'partial', key: 'a' },
+      { name: 'partial', key: 'b', optional: true as const },
+    ];
+    const without = consumedSecretValues(
+      refs,
+      new Map<string, V1Secret | undefined>([
+        ['gone', undefined],
+        ['partial', secret('partial', { a: 'YQ==' })],
+      ]),
+    );
+    expect(without).toEqual({ values: { partial: { a: 'YQ==' } }, missing: [] });
+    const withIt = consumedSecretValues(
+      refs,
+      new Map([
+        ['gone', secret('gone', { x: 'eA==' })],
+        ['partial', secret('partial', { a: 'YQ==', b: 'Yg==' })],
+      ]),
+    );
+    expect(withIt).toEqual({
+      values: { gone: { x: 'eA==' }, partial: { a: 'YQ==', b: 'Yg==' } },
+      missing: [],
+    });
+    expect(secretsHash(withIt.values)).not.toBe(secretsHash(without.values));
+  });
 });
 
 describe('secretKeyRefsOf', () => {
@@ -109,6 +137,23 @@ describe('secretKeyRefsOf', () => {
       { name: 'r', key: 'k' },
       { name: 's', key: 'k1' },
       { name: 's', key: 'k2' },
+    ]);
+  });
+
+  it('marks a ref optional only if every container reading it has it optional', () => {
+    const env = (name: string, key: string, optional?: boolean) => ({
+      name: `${name}_${key}`,
+      valueFrom: { secretKeyRef: { name, key, ...(optional !== undefined && { optional }) } },
+    });
+    expect(
+      secretKeyRefsOf([
+        { name: 'a', env: [env('o', 'k', true), env('m', 'k', true), env('n', 'k', false)] },
+        { name: 'b', env: [env('o', 'k', true), env('m', 'k')] },
+      ]),
+    ).toEqual([
+      { name: 'm', key: 'k' },
+      { name: 'n', key: 'k' },
+      { name: 'o', key: 'k', optional: true },
     ]);
   });
 });

@@ -75,6 +75,12 @@ describe('StatefulSet', () => {
         name: 'CLUSTER_SECRET',
         valueFrom: { secretKeyRef: { name: 'qs-cluster-secret', key: 'cluster-secret' } },
       },
+      {
+        name: 'CLUSTER_SECRET_PREVIOUS',
+        valueFrom: {
+          secretKeyRef: { name: 'qs-cluster-secret-previous', key: 'previous', optional: true },
+        },
+      },
       { name: 'HTTP_PORT', value: '8080' },
       { name: 'PEER_PORT', value: '7000' },
       { name: 'METRICS_PORT', value: '2112' },
@@ -261,10 +267,13 @@ describe('StatefulSet', () => {
       { name: 'mine', key: 'hmac' },
       { name: 'mine', key: 'password' },
       { name: 'qs-api-key', key: 'api-key' },
+      // The previous cluster secret: hashed too, so advancing it rolls the pods.
+      { name: 'qs-cluster-secret-previous', key: 'previous', optional: true },
     ]);
     expect(podSecretKeyRefs(aResolvedCluster()).map((ref) => ref.name)).toEqual([
       'qs-api-key',
       'qs-cluster-secret',
+      'qs-cluster-secret-previous',
       'qs-redis',
     ]);
   });

@@ -4,6 +4,8 @@ import {
   clustersReadingSecret,
   liveSecretsHash,
   podSecretsHash,
+  previousSecretStep,
+  type ClusterSecretState,
 } from '../../../src/controllers/cluster-secrets.js';
 import { aCluster, OPERATOR_DEFAULTS } from '../api/fixtures.js';
 
@@ -61,5 +63,57 @@ describe('clustersReadingSecret', () => {
       metadata: { ...aCluster({}, 'qs').metadata, deletionTimestamp: '2026-01-01T00:00:00Z' },
     };
     expect(clustersReadingSecret(secret('qs-api-key'), [deleting], OPERATOR_DEFAULTS)).toEqual([]);
+  });
+});
+
+describe('previousSecretStep', () => {
+  const OLD = 'b2xkLWNsdXN0ZXItc2VjcmV0';
+  const NEW = 'bmV3LWNsdXN0ZXItc2VjcmV0';
+  const state = (overrides: Partial<ClusterSecretState>): ClusterSecretState => ({
+    current: NEW,
+    previous: OLD,
+    templateCurrent: true,
+    rolledOut: true,
+    ...overrides,
+  });
+
+  it('advances previous once every pod runs the current value and is ready', () => {
+    expect(previousSecretStep(state({}))).toEqual({ action: 'advance', value: NEW });
+  });
+
+  it('never advances during a rollout, whatever the values', () => {
+    // Phase one: the template carries the new value, the pods are still rolling.
+    expect(previousSecretStep(state({ rolledOut: false }))).toEqual({ action: 'wait' });
+    // The cluster secret just changed: the live template (rolled out) still has the old value.
+    expect(previousSecretStep(state({ templateCurrent: false }))).toEqual({ action: 'wait' });
+    expect(previousSecretStep(state({ templateCurrent: false, rolledOut: false }))).toEqual({
+      action: 'wait',
+    });
+  });
+
+  it('does nothing once previous is the current value', () => {
+    for (const templateCurrent of [true, false]) {
+      for (const rolledOut of [true, false]) {
+        expect(previousSecretStep(state({ previous: NEW, templateCurrent, rolledOut }))).toEqual({
+          action: 'none',
+        });
+      }
+    }
+  });
+
+  it('creates a missing previous Secret with the current value, rollout or not', () => {
+    for (const rolledOut of [true, false]) {
+      expect(previousSecretStep(state({ previous: undefined, rolledOut }))).toEqual({
+        action: 'create',
+        value: NEW,
+      });
+    }
+  });
+
+  it('does nothing while the cluster secret itself is missing', () => {
+    expect(previousSecretStep(state({ current: undefined }))).toEqual({ action: 'none' });
+    expect(previousSecretStep(state({ current: undefined, previous: undefined }))).toEqual({
+      action: 'none',
+    });
   });
 });

@@ -4,6 +4,7 @@ import {
   clusterStatus,
   isPaused,
   pausedStatus,
+  rolloutComplete,
   type ClusterObservation,
 } from '../../../src/controllers/cluster-status.js';
 
@@ -114,6 +115,20 @@ describe('Cluster status', () => {
       status: 'True',
       reason: 'RollingOut',
     });
+    expect(condition(rolling, 'Progressing')?.message).not.toMatch(/cluster secret/);
+    const rotating = clusterStatus(
+      observe({
+        statefulSet: sts(3, { readyReplicas: 3, updatedReplicas: 1, updateRevision: 'r2' }),
+        rotatingClusterSecret: true,
+      }),
+      undefined,
+      NOW,
+    );
+    expect(condition(rotating, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'RollingOut',
+      message: expect.stringMatching(/rotating the cluster secret: the previous one is accepted/),
+    });
     const scaling = clusterStatus(
       observe({ desiredNodes: 5, statefulSet: sts(3, { readyReplicas: 3 }) }),
       undefined,
@@ -212,5 +227,24 @@ describe('Cluster status', () => {
     expect(paused).toMatchObject({ observedGeneration: 6, phase: 'Paused', readyNodes: 3 });
     expect(condition(paused, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
     expect(condition(paused, 'Ready')).toEqual(condition(running, 'Ready'));
+  });
+});
+
+describe('rolloutComplete', () => {
+  it('needs the spec observed, one revision, every pod updated and ready', () => {
+    expect(rolloutComplete(sts(3, { readyReplicas: 3 }))).toBe(true);
+    // Not every pod ready (the StatefulSet keeps the old currentRevision until they are).
+    expect(rolloutComplete(sts(3, { readyReplicas: 2 }))).toBe(false);
+    // A new template the controller has not seen yet.
+    expect(rolloutComplete(sts(3, { readyReplicas: 3, observedGeneration: 1 }))).toBe(false);
+    // Rolling: two revisions, pods not all updated.
+    expect(
+      rolloutComplete(sts(3, { readyReplicas: 3, updatedReplicas: 2, updateRevision: 'r2' })),
+    ).toBe(false);
+    expect(rolloutComplete(sts(3, { readyReplicas: 3, updateRevision: 'r2' }))).toBe(false);
+    // Scaling: fewer pods than the spec asks for.
+    expect(rolloutComplete(sts(3, { replicas: 2, updatedReplicas: 2, readyReplicas: 2 }))).toBe(
+      false,
+    );
   });
 });
