@@ -1,7 +1,8 @@
 /**
  * What the deployment tests need: the helm and kubectl binaries (built from Go modules by
- * scripts/build-helm.sh and scripts/build-k8s-testbin.sh; kubectl brings kustomize), the chart
- * rendered with chosen values, the kustomizations built, and the resulting objects parsed.
+ * scripts/build-helm.sh and scripts/build-k8s-testbin.sh; kubectl brings kustomize) and the PromQL
+ * checker (scripts/build-promql-check.sh), the chart rendered with chosen values, the
+ * kustomizations built, and the resulting objects parsed.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -49,6 +50,8 @@ async function builtTool(script: string, binary: string): Promise<string> {
 
 export const helmPath = () => builtTool('build-helm.sh', 'helm');
 export const kubectlPath = () => builtTool('build-k8s-testbin.sh', 'kubectl');
+/** Prometheus's PromQL parser behind a JSON filter (scripts/promql-check/main.go). */
+export const promqlCheckPath = () => builtTool('build-promql-check.sh', 'promql-check');
 
 export interface CommandResult {
   readonly stdout: string;

@@ -65,17 +65,17 @@ export function isExported(name: string, families: ReadonlyMap<string, string>):
 interface DashboardPanel {
   title?: string;
   description?: string;
-  targets?: { expr?: string }[];
+  targets?: { expr?: string; refId?: string }[];
   panels?: DashboardPanel[];
 }
 
 interface Dashboard {
   panels: DashboardPanel[];
-  templating?: { list: { query?: string | { query?: string } }[] };
+  templating?: { list: { name?: string; query?: string | { query?: string } }[] };
 }
 
 export interface UsedExpression {
-  /** "panel: <title>", "variable", "alert: <name>" */
+  /** "panel: <title> [<refId>]", "variable: <name>", "alert: <name>" */
   readonly where: string;
   readonly expr: string;
   readonly description?: string;
@@ -87,7 +87,7 @@ export function dashboardExpressions(dashboard: Dashboard): UsedExpression[] {
     for (const target of panel.targets ?? []) {
       if (target.expr) {
         used.push({
-          where: `panel: ${panel.title}`,
+          where: `panel: ${panel.title}${target.refId ? ` [${target.refId}]` : ''}`,
           expr: target.expr,
           description: panel.description,
         });
@@ -98,7 +98,9 @@ export function dashboardExpressions(dashboard: Dashboard): UsedExpression[] {
   for (const panel of dashboard.panels) visit(panel);
   for (const variable of dashboard.templating?.list ?? []) {
     const query = typeof variable.query === 'string' ? variable.query : variable.query?.query;
-    if (query && query !== 'prometheus') used.push({ where: 'variable', expr: query });
+    if (query && query !== 'prometheus') {
+      used.push({ where: `variable: ${variable.name}`, expr: query });
+    }
   }
   return used;
 }
@@ -115,4 +117,24 @@ export function ruleExpressions(rules: RuleGroups): (UsedExpression & { group: s
       group: group.name,
     })),
   );
+}
+
+/**
+ * A dashboard query as the PromQL Grafana sends: its interval variables become a duration
+ * (`$__rate_interval`, `$__interval`, `$__range` → `5m`; `$__range_s`, `$__interval_ms` → a
+ * number) and template variables a plain value (`$var`, `${var}`, `${var:format}`, `[[var]]` →
+ * `x`, meant for label matchers). A variable query's `label_values(selector, label)` or
+ * `query_result(expr)` becomes the PromQL inside; `label_values(label)` alone has none (undefined).
+ */
+export function grafanaToPromql(query: string, duration = '5m'): string | undefined {
+  let expr = query.trim();
+  const labelValues = /^label_values\((.*),\s*\w+\s*\)$/s.exec(expr);
+  const queryResult = /^query_result\((.*)\)$/s.exec(expr);
+  if (labelValues) expr = labelValues[1]!;
+  else if (queryResult) expr = queryResult[1]!;
+  else if (/^(label_values|label_names|metrics)\(/.test(expr)) return undefined;
+  return expr
+    .replace(/\$\{?__(?:range|interval)_m?s\}?/g, '300')
+    .replace(/\$\{?__(?:rate_interval|interval|range)\}?/g, duration)
+    .replace(/\$\{\w+(?::[^}]*)?\}|\[\[\w+(?::[^\]]*)?\]\]|\$\w+/g, 'x');
 }
