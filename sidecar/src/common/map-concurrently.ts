@@ -1,7 +1,7 @@
 /**
  * Runs `run` over `items` with at most `concurrency` calls in flight; results in input order.
- * The first rejection rejects the whole (calls already started run to completion unobserved,
- * and no new ones start).
+ * After a rejection no new call starts; the calls already started are waited for, then the
+ * first rejection is thrown — so nothing of this map is still running when it settles.
  */
 export async function mapConcurrently<T, R>(
   items: readonly T[],
@@ -13,18 +13,18 @@ export async function mapConcurrently<T, R>(
   }
   const results: R[] = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | null = null;
   const worker = async () => {
-    while (next < items.length && !failed) {
+    while (next < items.length && failure === null) {
       const i = next++;
       try {
         results[i] = await run(items[i]!, i);
       } catch (error) {
-        failed = true;
-        throw error;
+        failure ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
   return results;
 }

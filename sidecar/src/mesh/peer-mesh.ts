@@ -104,6 +104,8 @@ interface SeedRecord {
 
 export class PeerMesh {
   private readonly peers = new Map<string, PeerRecord>();
+  /** The cluster membership last given to setMembers (empty until Raft knows one). */
+  private members = new Set<string>();
   private readonly seeds: SeedRecord[];
   /** What each dialled address turned out to be, so seeds skip connected peers and ourselves. */
   private readonly addressNames = new Map<string, string>();
@@ -220,6 +222,33 @@ export class PeerMesh {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The cluster membership as Raft applied it (voters and learners). FQDN mode dials every
+   * member, so RAFT_JOIN only has to name the founders: a node added later is found through the
+   * membership, never through a restart with a longer list. A node that stops being a member
+   * (scaled away) is forgotten — connections closed, no more dialling, gone from the view —
+   * unless it is named in RAFT_JOIN. Only removals are forgotten: a node that is not a member
+   * yet may be connected to ask to join, and must stay reachable.
+   */
+  setMembers(members: readonly string[]): void {
+    if (this.closing) return;
+    const self = this.options.identity.nodeName;
+    const next = new Set(members.filter((name) => name !== self));
+    if (this.options.discovery.fqdnTld) for (const name of next) this.peerRecord(name);
+    const founders = new Set(this.options.discovery.names);
+    for (const name of this.members) {
+      if (next.has(name) || founders.has(name)) continue;
+      const record = this.peers.get(name);
+      if (!record) continue;
+      record.outbound?.close(CLOSE_GOING_AWAY, 'no longer a member');
+      record.inbound?.close(CLOSE_GOING_AWAY, 'no longer a member');
+      this.peers.delete(name);
+      this.liveness.forget(name);
+      this.log.info({ peer: name }, 'peer left the membership: forgotten');
+    }
+    this.members = next;
   }
 
   /** This node's view of every peer it knows, sorted by name. */

@@ -62,6 +62,10 @@ export class ForwardingStore implements ObjectStore {
     this.inner.onReplaced(listener);
   }
 
+  identified(): boolean {
+    return this.inner.identified();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

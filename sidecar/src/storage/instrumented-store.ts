@@ -153,6 +153,10 @@ class InstrumentedStore implements ObjectStore {
     this.inner.onReplaced(listener);
   }
 
+  identified(): boolean {
+    return this.inner.identified();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

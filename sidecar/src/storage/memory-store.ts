@@ -121,6 +121,10 @@ export class MemoryStore implements ObjectStore {
   /** Lives and dies with this process: never replaced under its users. */
   onReplaced(): void {}
 
+  identified(): boolean {
+    return !this.closed;
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

@@ -132,6 +132,12 @@ export interface ObjectStore {
    * new server reaches its caller. Never called by a store that cannot be replaced.
    */
   onReplaced(listener: (detail: string) => void): void;
+  /**
+   * True while the back end is connected and known to be the one whose contents this process
+   * has been tracking (for Redis: its identity checked since the last reconnection). Anything
+   * that vouches for the store's contents to others (anti-entropy) waits while it is false.
+   */
+  identified(): boolean;
   close(): Promise<void>;
 }
 

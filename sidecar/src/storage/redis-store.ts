@@ -228,6 +228,10 @@ export class RedisStore implements ObjectStore {
   /** The server's `run_id` when first seen; a different one after a reconnect = a restart. */
   private runId: string | undefined;
   private readonly replacedListeners: ((detail: string) => void)[] = [];
+  /** Connected, and the server's identity checked since (see `identified`). */
+  private identityChecked = false;
+  /** A connection was used without its server's identity known: the next one learned is new. */
+  private servedUnidentified = false;
 
   /**
    * Starts connecting in the background and keeps reconnecting forever; until connected,
@@ -273,6 +277,9 @@ export class RedisStore implements ObjectStore {
     redis.on('ready', () => {
       this.lastConnectionError = undefined;
       this.checkServerIdentity();
+    });
+    redis.on('close', () => {
+      this.identityChecked = false;
     });
     this.redis = redis as Redis & StorageScripts;
     this.firstConnection = redis.connect().catch((err: unknown) => {
@@ -422,6 +429,10 @@ export class RedisStore implements ObjectStore {
     this.replacedListeners.push(listener);
   }
 
+  identified(): boolean {
+    return this.identityChecked;
+  }
+
   /**
    * Asks the server who it is, first thing on every (re)connection. Redis answers in order, so
    * this reply — and the listeners it triggers — come before the reply of any command issued
@@ -432,16 +443,27 @@ export class RedisStore implements ObjectStore {
       .info('server')
       .then((info) => {
         const runId = /^run_id:(\w+)/m.exec(info)?.[1];
-        if (runId === undefined) return;
+        if (runId === undefined) throw new Error('INFO server has no run_id');
         const previous = this.runId;
         this.runId = runId;
-        if (previous === undefined || previous === runId) return;
-        const detail = `redis at ${this.address} restarted (run_id ${previous} → ${runId})`;
-        for (const listener of this.replacedListeners) listener(detail);
+        const replaced = previous === undefined ? this.servedUnidentified : previous !== runId;
+        this.servedUnidentified = false;
+        if (replaced) {
+          const detail = `redis at ${this.address} restarted (run_id ${previous ?? 'unknown'} → ${runId})`;
+          for (const listener of this.replacedListeners) listener(detail);
+        }
+        this.identityChecked = true;
       })
-      .catch(() => {
-        // Lost again already: the next 'ready' asks again. Without INFO permission no restart
-        // can be detected; the identity simply stays unknown.
+      .catch((error: Error) => {
+        if (/NOPERM/.test(error.message)) {
+          // This user may not run INFO: restarts cannot be detected (documented limitation).
+          this.identityChecked = true;
+          return;
+        }
+        // Unknown who answers: force a fresh connection (its 'ready' asks again) rather than go
+        // on unchecked. Commands may have run meanwhile, so the next identity counts as new.
+        this.servedUnidentified = true;
+        if (this.redis.status === 'ready') this.redis.disconnect(true);
       });
   }
 

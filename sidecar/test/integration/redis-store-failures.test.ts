@@ -154,11 +154,14 @@ describe('RedisStore when redis-server fails', () => {
       await eventually(() => store.ping());
       expect(replaced).toEqual([]);
       admin.disconnect();
+      expect(store.identified()).toBe(true);
       // A new server process (empty: no persistence): the first reply already finds us warned.
       await server.kill();
+      await eventually(async () => expect(store.identified()).toBe(false));
       await server.restart();
       await eventually(() => store.ping());
       expect(replaced).toHaveLength(1);
+      expect(store.identified()).toBe(true);
       expect(replaced[0]).toMatch(
         new RegExp(`^redis at 127\\.0\\.0\\.1:${server.port} restarted \\(run_id \\w+ → \\w+\\)$`),
       );

@@ -55,7 +55,9 @@ export class PeerResponder {
           (shard) => {
             const tree = this.registry.ensure(shard);
             if (!tree) return undefined;
-            return tree.maintainer.state === 'ready'
+            // A tree only vouches for a store known to be the one it describes: while the store
+            // is away (or back but not yet identified) it may have lost what the tree holds.
+            return tree.maintainer.state === 'ready' && this.store.identified()
               ? { state: 'ready', tree: tree.maintainer.tree }
               : { state: 'not-ready' };
           },
@@ -101,6 +103,9 @@ export class PeerResponder {
     if (!tree) return { kind: 'error', code: 'unknown-shard', message: `no replica of ${shard}` };
     if (tree.maintainer.state !== 'ready') {
       return { kind: 'error', code: 'not-ready', message: `tree of ${shard} is being built` };
+    }
+    if (!this.store.identified()) {
+      return { kind: 'error', code: 'not-ready', message: 'the store is not reachable' };
     }
     return { tree: tree.maintainer.tree };
   }

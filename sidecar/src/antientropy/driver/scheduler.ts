@@ -78,6 +78,13 @@ export interface TargetStatus {
   lastOutcome?: string;
 }
 
+/** What a session was started with (see syncWith). */
+interface SessionBook {
+  readonly tree: ShardTree;
+  readonly ledger: TombstoneLedger | null;
+  readonly tick: number | null;
+}
+
 interface ShardState {
   nextAtMs: number;
   peerTurn: number;
@@ -145,7 +152,8 @@ export class AntiEntropyScheduler {
   }
 
   private tick(): void {
-    if (this.stopped) return;
+    // Our trees only describe a store known to be the one they were built from.
+    if (this.stopped || !this.options.store.identified()) return;
     const now = this.now();
     const due = new Map<string, { shard: LocalShard; state: ShardState }[]>();
     for (const shard of this.options.shards()) {
@@ -205,10 +213,14 @@ export class AntiEntropyScheduler {
   ): Promise<void> {
     const timeoutMs =
       Math.min(...due.map((d) => d.shard.settings.config.diffPerNodeTimeout)) * 1000;
-    const ticks = new Map<ShardKey, number>();
+    // The tree summarized and the ledger that issued the tick, as of now: a session's results
+    // count only while both are still the shard's (a dropped tree or a reset store voids them).
+    const books = new Map<ShardKey, SessionBook>();
     const summaries = due.map(({ shard, state }) => {
-      if (state.ledger) ticks.set(shard.key, state.ledger.beginSession());
-      return rootSummary(shard.key, this.options.registry.get(shard.key)!.maintainer.tree);
+      const tree = this.options.registry.get(shard.key)!;
+      const ledger = state.ledger;
+      books.set(shard.key, { tree, ledger, tick: ledger?.beginSession() ?? null });
+      return rootSummary(shard.key, tree.maintainer.tree);
     });
     const byKey = new Map(due.map((d) => [d.shard.key, d]));
     for (const request of rootsRequests(summaries, this.options.rootsBatchSize)) {
@@ -225,12 +237,12 @@ export class AntiEntropyScheduler {
       for (const status of reply.statuses) {
         const entry = byKey.get(status.shard);
         if (!entry) continue;
-        const tick = ticks.get(status.shard);
-        const result = await this.runSession(peer, entry.shard, entry.state, status, timeoutMs);
-        if (tick !== undefined && entry.state.ledger && result) {
-          entry.state.ledger.recordSession(
+        const book = books.get(status.shard)!;
+        const result = await this.runSession(peer, entry, status, book, timeoutMs);
+        if (result && book.ledger && book.tick !== null && this.isCurrent(entry, book)) {
+          book.ledger.recordSession(
             peer,
-            tick,
+            book.tick,
             { clean: result.clean },
             performance.now(),
             reply.incarnation,
@@ -241,21 +253,34 @@ export class AntiEntropyScheduler {
     }
   }
 
+  /** The tree and ledger a session started with are still the shard's own. */
+  private isCurrent(entry: { shard: LocalShard; state: ShardState }, book: SessionBook): boolean {
+    return (
+      this.options.registry.get(entry.shard.key) === book.tree &&
+      entry.state.ledger === book.ledger &&
+      book.tree.maintainer.state === 'ready'
+    );
+  }
+
   private async runSession(
     peer: string,
-    shard: LocalShard,
-    state: ShardState,
+    entry: { shard: LocalShard; state: ShardState },
     status: RootStatus,
+    book: SessionBook,
     timeoutMs: number,
   ): Promise<SessionResult | null> {
+    const { shard, state } = entry;
     const target = this.targetStatus(state, peer);
     if (status.state === 'not-ready' || status.state === 'unknown') {
       this.options.metrics.skips.inc({ reason: status.state });
       this.reschedule({ shard, state }, false, status.state);
       return null;
     }
-    const tree = this.options.registry.get(shard.key);
-    if (!tree) return null;
+    if (!this.isCurrent(entry, book)) {
+      this.reschedule({ shard, state }, false, 'tree-replaced');
+      return null;
+    }
+    const tree = book.tree;
     const config = shard.settings.config;
     const started = this.now();
     if (status.state !== 'equal') target.startDiffTimeUnixMillis = started;
@@ -274,17 +299,23 @@ export class AntiEntropyScheduler {
       },
       stamp: () => this.options.clock.next(),
       observe: (v) => void this.options.clock.observe(v),
-      ...(state.ledger ? { gc: state.ledger.sessionView(peer) } : {}),
+      ...(book.ledger ? { gc: book.ledger.sessionView(peer) } : {}),
     });
     const deadline = started + config.propagationTimeout * 1000;
     let diffingMs = 0;
     let output: SessionOutput = session.start(status);
     for (;;) {
-      const propagated = await this.applyRepairs(peer, shard, output);
+      const propagated = await this.applyRepairs(peer, shard, output, () =>
+        this.isCurrent(entry, book),
+      );
       target.objectsPropagated += propagated;
       if (output.result) break;
       if (this.now() > deadline) {
         output = session.abort(`propagation timeout of ${config.propagationTimeout} s`);
+        continue;
+      }
+      if (!this.isCurrent(entry, book)) {
+        output = session.abort('the hash tree was replaced during the session');
         continue;
       }
       if (diffingMs > config.prePropagationTimeout * 1000) {
@@ -351,11 +382,16 @@ export class AntiEntropyScheduler {
     return result;
   }
 
-  /** Pushes, local tombstone writes and purges of one session output; returns objects written. */
+  /**
+   * Pushes, local tombstone writes and purges of one session output; returns objects written.
+   * Purges were decided from the session's tree and ledger: they are carried out only while
+   * those are still current (`current`), never on the strength of a tree since replaced.
+   */
   private async applyRepairs(
     peer: string,
     shard: LocalShard,
     output: SessionOutput,
+    current: () => boolean,
   ): Promise<number> {
     const perBatch = await mapConcurrently(
       output.repairs,
@@ -380,7 +416,7 @@ export class AntiEntropyScheduler {
       },
     );
     const written = perBatch.reduce((sum, n) => sum + n, 0);
-    if (output.purges.length > 0) {
+    if (output.purges.length > 0 && current()) {
       const purged = await this.options.store.purgeTombstones(shard.key, output.purges);
       this.options.metrics.tombstonesPurged.inc(purged);
     }

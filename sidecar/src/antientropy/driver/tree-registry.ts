@@ -150,6 +150,8 @@ export class TreeRegistry {
   private async build(tree: ShardTree): Promise<void> {
     const started = process.hrtime.bigint();
     try {
+      // Dropped while queued (e.g. a store reset): free the build slot at once.
+      if (this.trees.get(tree.key) !== tree) return;
       // Writes that began before this tree existed carry no ticket: let them land first.
       await this.waitForDrain(tree.key);
       let after: string | undefined;

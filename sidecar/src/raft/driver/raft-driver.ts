@@ -62,6 +62,8 @@ export interface RaftDriverOptions {
   readonly random?: () => number;
   /** Entry bytes per append message: keep messages well inside the transport's frame limit. */
   readonly maxMessageBytes?: number;
+  /** Told the applied membership at start and whenever it changes (entry or snapshot). */
+  readonly onMembership?: (conf: ConfState) => void;
 }
 
 export interface Committed<T> {
@@ -130,6 +132,7 @@ export class RaftDriver {
   }
 
   start(): void {
+    this.options.onMembership?.(this.appliedConf);
     this.ticker = setInterval(
       () => this.guarded(() => this.node.tick()),
       this.options.timing.tickMs,
@@ -329,6 +332,7 @@ export class RaftDriver {
       this.appliedConf = this.node.applyConfChange(change);
       result = this.appliedConf;
       this.log.info({ index: entry.index, change, conf: result }, 'membership changed');
+      this.options.onMembership?.(this.appliedConf);
     } else {
       const started = process.hrtime.bigint();
       result = this.options.stateMachine.apply(entry.index, entry.data);
@@ -345,6 +349,7 @@ export class RaftDriver {
     this.options.stateMachine.restore(snapshot.data);
     this.applied = snapshot.metadata.index;
     this.appliedConf = snapshot.metadata.confState;
+    this.options.onMembership?.(this.appliedConf);
     // Proposals inside the snapshot were applied somewhere, but their results are not known here.
     for (const [index, waiter] of this.proposals) {
       if (index <= this.applied) {

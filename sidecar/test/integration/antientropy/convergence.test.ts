@@ -177,7 +177,19 @@ it('a Redis that restarts empty under a running sidecar is noticed; anti-entropy
   // No persistence configured: the server comes back empty, as on a pod whose volume was lost.
   // The sidecar keeps running; its trees still describe the lost data until it notices.
   const redis = cluster.node('node-2').redis!;
+  const notReady = async () =>
+    metricValue(
+      await scrape(cluster.node('node-0').ports.metrics),
+      'quorumstore_antientropy_skips_total',
+      { reason: 'not-ready' },
+    );
+  const before = await notReady();
   await redis.kill();
+  // While its store is away node-2's trees vouch for nothing: peers' sessions find it not ready.
+  await waitFor('node-0 finds node-2 not ready', async () => (await notReady()) > before, {
+    timeoutMs: 20_000,
+    intervalMs: 250,
+  });
   await redis.restart();
   await waitFor(
     'node-2 refilled by anti-entropy',

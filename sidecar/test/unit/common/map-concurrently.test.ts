@@ -21,16 +21,19 @@ describe('mapConcurrently', () => {
     },
   );
 
-  it('stops starting calls after a rejection and rejects with it', async () => {
+  it('stops starting calls after a rejection, waits for those started, then rejects', async () => {
     const started: number[] = [];
+    const finished: number[] = [];
     const run = mapConcurrently([0, 1, 2, 3, 4, 5], 2, async (item) => {
       started.push(item);
-      await tick();
+      for (let t = 0; t < (item === 2 ? 5 : 1); t++) await tick(); // 2 outlives the failure
       if (item === 1) throw new Error('boom at 1');
+      finished.push(item);
       return item;
     });
     await expect(run).rejects.toThrow('boom at 1');
     expect(started).toEqual([0, 1, 2]);
+    expect(finished).toEqual([0, 2]); // nothing still running once it rejected
   });
 
   it('returns [] for no items and refuses a non-positive concurrency', async () => {
