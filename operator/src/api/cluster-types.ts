@@ -63,7 +63,10 @@ export interface StorageSpec {
 export interface RaftSpec {
   /** Peers found as `<pod>.<name>-headless.<namespace>.svc.<clusterDomain>`; off = seed-based discovery. */
   readonly fqdnResolver?: boolean;
-  /** Initial voters (RAFT_BOOTSTRAP_EXPECT); default 1, 3 or 5 by the number of nodes. */
+  /**
+   * Voters; default 1, 3 or 5 by the number of nodes. A new Cluster is founded with this many
+   * (RAFT_BOOTSTRAP_EXPECT, kept afterwards); later, ready learners are promoted up to it.
+   */
   readonly voters?: number;
   readonly collectionRetrievalStrategy?: RetrievalStrategy;
 }
@@ -129,6 +132,11 @@ export interface ClusterSpec {
 }
 
 export interface RaftStatus {
+  /**
+   * The voters the Cluster was founded with: RAFT_BOOTSTRAP_EXPECT of its nodes, and the first
+   * that many pods in RAFT_JOIN. Recorded once, never changed (controllers/founding-voters.ts).
+   */
+  readonly bootstrapVoters?: number;
   readonly leader?: string;
   readonly voters?: readonly string[];
   readonly learners?: readonly string[];

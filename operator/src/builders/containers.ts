@@ -48,14 +48,15 @@ const httpProbe = (path: string, periodSeconds: number, failureThreshold: number
   timeoutSeconds: 3,
 });
 
-export function sidecarContainer(cluster: ResolvedCluster): V1Container {
+/** `foundingVoters`: see buildNodeEnv. */
+export function sidecarContainer(cluster: ResolvedCluster, foundingVoters: number): V1Container {
   const { sidecar } = cluster.spec;
   return {
     name: CONTAINERS.sidecar,
     image: sidecar.image,
     imagePullPolicy: sidecar.imagePullPolicy,
     command: [...SIDECAR_COMMAND],
-    env: buildNodeEnv(cluster),
+    env: buildNodeEnv(cluster, foundingVoters),
     ports: (['http', 'peer', 'metrics'] as const).map((port) => ({
       name: PORT_NAMES[port],
       containerPort: PORTS[port],

@@ -25,7 +25,14 @@ export const secretEnv = (name: string, ref: ResolvedSecretKeyRef, optional = fa
   valueFrom: { secretKeyRef: { name: ref.name, key: ref.key, ...(optional && { optional }) } },
 });
 
-export function buildNodeEnv(cluster: ResolvedCluster): V1EnvVar[] {
+/**
+ * `foundingVoters`: how many voters the Cluster was founded with (the reconciler decides it, see
+ * controllers/founding-voters.ts). RAFT_JOIN names only those founders, never every pod: it is
+ * how a node finds the cluster, and a node found later (a scale-up) is dialled through the Raft
+ * membership. So the environment, hence the pod template, does not depend on `spec.nodes`, and
+ * scaling adds or removes pods without restarting the others.
+ */
+export function buildNodeEnv(cluster: ResolvedCluster, foundingVoters: number): V1EnvVar[] {
   const { name, namespace } = cluster.metadata;
   const { spec } = cluster;
   const domain = peerDomain(name, namespace, spec.clusterDomain);
@@ -50,8 +57,8 @@ export function buildNodeEnv(cluster: ResolvedCluster): V1EnvVar[] {
     // Clients (the operator included) authenticate with the key from the Cluster's Secret.
     secretEnv(VARS.apiKeys.name, apiKeySecretRef(name)),
     value(VARS.dataDir.name, NODE_DATA_DIR),
-    value(VARS.raftJoin.name, podNames(name, spec.nodes).join(',')),
-    value(VARS.raftBootstrapExpect.name, spec.raft.voters),
+    value(VARS.raftJoin.name, podNames(name, foundingVoters).join(',')),
+    value(VARS.raftBootstrapExpect.name, foundingVoters),
     value(VARS.fqdnResolver.name, spec.raft.fqdnResolver),
     ...discovery,
     value(VARS.retrievalStrategy.name, spec.raft.collectionRetrievalStrategy),

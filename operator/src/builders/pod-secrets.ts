@@ -42,7 +42,11 @@ export function secretKeyRefsOf(containers: readonly V1Container[]): PodSecretKe
  * with, so a Secret added to the pod is hashed without a second list to keep in step.
  */
 export function podSecretKeyRefs(cluster: ResolvedCluster): PodSecretKeyRef[] {
-  return secretKeyRefsOf([redisContainer(cluster), sidecarContainer(cluster)]);
+  // The founding voter count only shapes plain values (RAFT_JOIN), never a Secret reference.
+  return secretKeyRefsOf([
+    redisContainer(cluster),
+    sidecarContainer(cluster, cluster.spec.raft.voters),
+  ]);
 }
 
 /**

@@ -36,11 +36,17 @@ export function dataVolumeClaimTemplate(cluster: ResolvedCluster): V1PersistentV
  * `secretsHash`: `secretsHash(…)` of the values behind `podSecretKeyRefs(cluster)`, so a rotated
  * Secret rolls them too (pods read Secrets through env variables, only at start); undefined
  * leaves the annotation out (server-side apply then keeps whatever the live template has).
+ * `foundingVoters`: the voter count the Cluster was founded with (RAFT_JOIN and
+ * RAFT_BOOTSTRAP_EXPECT, see buildNodeEnv), decided by the reconciler.
+ *
+ * `spec.nodes` sets only `spec.replicas`: nothing in the pod template depends on it (the
+ * ConfigMap hashed into it neither), so scaling never rolls the running pods.
  */
 export function buildStatefulSet(
   cluster: ResolvedCluster,
   configHash: string,
   secretsHash: string | undefined,
+  foundingVoters: number,
 ): V1StatefulSet {
   const names = clusterChildNames(cluster.metadata.name);
   const { spec } = cluster;
@@ -72,7 +78,7 @@ export function buildStatefulSet(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-          containers: [redisContainer(cluster), sidecarContainer(cluster)],
+          containers: [redisContainer(cluster), sidecarContainer(cluster, foundingVoters)],
           volumes: [
             { name: VOLUMES.config, configMap: { name: names.configMap } },
             { name: VOLUMES.tmp, emptyDir: {} },

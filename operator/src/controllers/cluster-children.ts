@@ -38,11 +38,15 @@ export interface OptionalChild {
   readonly desired: KubernetesObject | null;
 }
 
-/** `secretsHash`: what goes on the pod template (see cluster-secrets.ts, podSecretsHash). */
+/**
+ * `secretsHash`: what goes on the pod template (see cluster-secrets.ts, podSecretsHash).
+ * `foundingVoters`: the voter count the Cluster was founded with (see founding-voters.ts).
+ */
 export function desiredChildren(
   cluster: ResolvedCluster,
   operatorNamespace: string | undefined,
   secretsHash: string | undefined,
+  foundingVoters: number,
 ): DesiredChildren {
   const configMap = buildConfigMap(cluster);
   const names = clusterChildNames(cluster.metadata.name);
@@ -56,7 +60,7 @@ export function desiredChildren(
     configMap,
     headlessService: buildHeadlessService(cluster),
     clientService: buildClientService(cluster),
-    statefulSet: buildStatefulSet(cluster, configHash(configMap), secretsHash),
+    statefulSet: buildStatefulSet(cluster, configHash(configMap), secretsHash, foundingVoters),
     optional: [
       {
         header: header('policy/v1', 'PodDisruptionBudget', names.podDisruptionBudget),

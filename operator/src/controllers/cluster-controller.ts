@@ -13,7 +13,9 @@
  * 4. StatefulSet: orphan-delete and recreate on an immutable change (pods keep running); a
  *    scale-down only after the store agrees (see cluster-scaling.ts), else refused;
  * 5. PodDisruptionBudget and NetworkPolicy: applied, or deleted when turned off;
- * 6. Raft: read leader/voters/learners from the nodes, promote learners up to `raft.voters`;
+ * 6. Raft: read leader/voters/learners from the nodes, promote learners up to `raft.voters`
+ *    (the pods keep the voter count the Cluster was founded with, see founding-voters.ts, so a
+ *    change of `nodes` or `raft.voters` never touches the pod template);
  * 7. status (optimistic lock) and state metrics.
  *
  * It requeues only while something is pending that no watch will report (a recreate in flight,
@@ -53,6 +55,7 @@ import { ClusterApiError, type ClusterApi } from './cluster-api.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { describeObject, desiredChildren, type OptionalChild } from './cluster-children.js';
 import { liveSecretsHash, podSecretsHash, previousSecretStep } from './cluster-secrets.js';
+import { foundingVoters, recordedFoundingVoters } from './founding-voters.js';
 import {
   describeBlockers,
   membersToRemove,
@@ -152,7 +155,13 @@ export class ClusterReconciler {
 
     await this.ensureSecrets(cluster, resolved);
     const secrets = await this.podSecrets(cluster, resolved);
-    const children = desiredChildren(resolved, this.options.operatorNamespace, secrets.hash);
+    const founding = await this.foundingVoters(cluster, resolved);
+    const children = desiredChildren(
+      resolved,
+      this.options.operatorNamespace,
+      secrets.hash,
+      founding,
+    );
     await this.applyChild(cluster, children.configMap);
     await this.applyChild(cluster, children.headlessService);
     await this.applyChild(cluster, children.clientService);
@@ -164,6 +173,7 @@ export class ClusterReconciler {
       generation: cluster.metadata.generation ?? 0,
       desiredNodes: resolved.spec.nodes,
       wantedVoters: resolved.spec.raft.voters,
+      foundingVoters: founding,
       clusterId: resolved.spec.clusterId,
       selector: selectorString(name),
       statefulSet: sts.statefulSet,
@@ -194,6 +204,29 @@ export class ClusterReconciler {
     await this.writeStatus(cluster, (current) =>
       pausedStatus(cluster.metadata.generation ?? 0, current.status, this.clock.now()),
     );
+  }
+
+  /**
+   * The voter count the Cluster was founded with (founding-voters.ts): the status' record, else
+   * what the live StatefulSet runs with, else `spec.raft.voters` for a new Cluster. Without a
+   * record the StatefulSet is read from the API server if the cache does not have it, so a cache
+   * lagging behind the StatefulSet this operator just created cannot found the cluster anew with
+   * a different count (one read per reconcile, only until the status records it).
+   */
+  private async foundingVoters(cluster: Cluster, resolved: ResolvedCluster): Promise<number> {
+    const { namespace, name } = cluster.metadata;
+    const recorded = recordedFoundingVoters(cluster.status);
+    if (recorded !== undefined) return recorded;
+    const header: ObjectHeader = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: clusterChildNames(name).statefulSet, namespace },
+    };
+    const live =
+      this.options.children.statefulSets.get(namespace, header.metadata.name) ??
+      (await this.options.kube.read<V1StatefulSet>(header));
+    const wanted = resolved.spec.raft.voters;
+    return foundingVoters({ status: cluster.status, statefulSet: live, wanted }).voters;
   }
 
   /** Generated Secrets: created when absent, never updated (a new value would split the nodes). */

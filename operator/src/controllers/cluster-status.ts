@@ -51,6 +51,11 @@ export interface ClusterObservation {
   /** `spec.nodes`. */
   readonly desiredNodes: number;
   readonly wantedVoters: number;
+  /**
+   * The voters the pods are configured to found the cluster with (founding-voters.ts); recorded
+   * as `raft.bootstrapVoters` unless the status has it already (the record never changes).
+   */
+  readonly foundingVoters: number;
   readonly clusterId: string;
   readonly selector: string;
   /** The StatefulSet as last written or read; undefined before it exists. */
@@ -215,7 +220,10 @@ export function clusterStatus(
     readyNodes: ready,
     selector: observation.selector,
     clusterId: observation.clusterId,
-    ...(observation.raft && { raft: observation.raft }),
+    raft: {
+      bootstrapVoters: previous?.raft?.bootstrapVoters ?? observation.foundingVoters,
+      ...observation.raft,
+    },
   };
 }
 

@@ -476,6 +476,94 @@ describe('a Cluster', () => {
     expect(await podUids()).toEqual(podsBefore);
   });
 
+  it(
+    'scales up without touching the pod template: only replicas change, no pod restarts',
+    async () => {
+      // After the recreate above: the founding voter count comes from the status record.
+      const podRevisions = async () =>
+        (await core.listNamespacedPod({ namespace, labelSelector: instance(name) })).items
+          .filter((pod) => ['qs-0', 'qs-1', 'qs-2'].includes(pod.metadata?.name ?? ''))
+          .map(
+            (pod) =>
+              `${pod.metadata?.name}=${pod.metadata?.uid}@` +
+              pod.metadata?.labels?.['controller-revision-hash'],
+          )
+          .sort();
+      const cluster = await waitFor(
+        'the founding voter count in the status',
+        async () => {
+          const found = await resources.getCluster(namespace, name);
+          return found.status?.raft?.bootstrapVoters !== undefined ? found : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      expect(cluster.status?.raft?.bootstrapVoters).toBe(3);
+      const before = await waitFor(
+        'the StatefulSet to have seen its spec, its 3 pods on its update revision',
+        async () => {
+          const sts = await statefulSet(namespace, name);
+          const revision = sts.status?.updateRevision;
+          const pods = await podRevisions();
+          return (sts.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 1) &&
+            revision !== undefined &&
+            pods.length === 3 &&
+            pods.every((pod) => pod.endsWith(`@${revision}`))
+            ? sts
+            : undefined;
+        },
+        { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+      );
+      const podsBefore = await podRevisions();
+      let generation = before.metadata!.generation!;
+      // 4: an ordinary scale-up. 10: the default voter count by size becomes 5, which must not
+      // reach the pods either (the operator would promote learners at runtime instead).
+      for (const nodes of [4, 10]) {
+        await resources.patchCluster(namespace, name, { nodes });
+        const after = await waitFor(
+          `the StatefulSet at ${nodes} replicas, observed by its controller`,
+          async () => {
+            const sts = await statefulSet(namespace, name);
+            return sts.spec?.replicas === nodes &&
+              (sts.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 1)
+              ? sts
+              : undefined;
+          },
+          { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+        );
+        // Byte for byte the same template: same revision, nothing to roll.
+        expect(JSON.stringify(after.spec?.template)).toBe(JSON.stringify(before.spec?.template));
+        expect(after.status?.updateRevision).toBe(before.status?.updateRevision);
+        // Exactly one change of the spec, the replicas: any further write (say, a reconcile
+        // building the template differently) would have bumped the generation again.
+        expect(after.metadata?.generation).toBe(generation + 1);
+        generation = after.metadata!.generation!;
+        const sidecar = after.spec!.template.spec!.containers.find((c) => c.name === 'sidecar')!;
+        const env = Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value]));
+        expect(env.RAFT_JOIN).toBe('qs-0,qs-1,qs-2');
+        expect(env.RAFT_BOOTSTRAP_EXPECT).toBe('3');
+        await waitFor(
+          `${nodes} pods`,
+          async () => {
+            const pods = await core.listNamespacedPod({ namespace, labelSelector: instance(name) });
+            return pods.items.length === nodes;
+          },
+          { timeoutMs: CONVERGE_MS, intervalMs: 200 },
+        );
+        // The running pods were neither replaced nor moved to another revision.
+        expect(await podRevisions()).toEqual(podsBefore);
+        const status = (await resources.getCluster(namespace, name)).status;
+        expect(status?.raft?.bootstrapVoters).toBe(3);
+      }
+      // Nothing was written behind the scale-up's back: a few seconds later, still the same.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const later = await statefulSet(namespace, name);
+      expect(later.metadata?.generation).toBe(generation);
+      expect(JSON.stringify(later.spec?.template)).toBe(JSON.stringify(before.spec?.template));
+      expect(await podRevisions()).toEqual(podsBefore);
+    },
+    CONVERGE_MS * 6,
+  );
+
   it('changes nothing while paused, and catches up when resumed', async () => {
     await resources.patchCluster(namespace, name, { paused: true });
     const paused = await waitFor(

@@ -136,6 +136,9 @@ describe('a Cluster backed by real sidecars', () => {
       { timeoutMs: CONVERGE_MS, intervalMs: 250 },
     );
     expect(cluster.status?.raft).toEqual({
+      // What the pods of a new Cluster are configured to found it with (spec.raft.voters); the
+      // sidecars here stand in for them and were started with their own bootstrap.
+      bootstrapVoters: 3,
       leader: expect.stringMatching(/^node-[012]$/),
       voters: ['node-0', 'node-1', 'node-2'],
       learners: [],
@@ -270,7 +273,15 @@ describe('a Cluster backed by real sidecars', () => {
     await resources.deleteCollection(namespace, 'too-wide');
   });
 
+  /** The StatefulSet's pod template as JSON, before the scale-down (and the voters change). */
+  let templateBefore: string;
+  const podTemplate = async () =>
+    JSON.stringify(
+      (await apps.readNamespacedStatefulSet({ name: CLUSTER, namespace })).spec?.template,
+    );
+
   it('refuses a scale-down while the leaving node holds shard replicas', async () => {
+    templateBefore = await podTemplate();
     await resources.patchCluster(namespace, CLUSTER, { nodes: 2, raft: { voters: 1 } });
     const blocked = await waitFor(
       'ScaleDownBlocked',
@@ -288,6 +299,8 @@ describe('a Cluster backed by real sidecars', () => {
     await waitForEvent(core, namespace, CLUSTER, 'ScaleDownBlocked', /node-2/);
     const sts = await apps.readNamespacedStatefulSet({ name: CLUSTER, namespace });
     expect(sts.spec?.replicas).toBe(3);
+    // Fewer nodes and voters in the spec: the pods keep the count the Cluster was founded with.
+    expect(JSON.stringify(sts.spec?.template)).toBe(templateBefore);
     const members = (await call('/v1/cluster/members')).body as Members;
     expect(members.voters).toContain('node-2');
   });
@@ -353,5 +366,13 @@ describe('a Cluster backed by real sidecars', () => {
     await waitForEvent(core, namespace, CLUSTER, 'MemberRemoved', /node-2/);
     const cluster = await resources.getCluster(namespace, CLUSTER);
     expect(conditionOf(cluster, 'Progressing')?.reason).not.toBe('ScaleDownBlocked');
+    // Only the replicas went down: the remaining pods are not restarted.
+    expect(await podTemplate()).toBe(templateBefore);
+    const sidecar = (
+      await apps.readNamespacedStatefulSet({ name: CLUSTER, namespace })
+    ).spec!.template.spec!.containers.find((c) => c.name === 'sidecar')!;
+    const env = Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value]));
+    expect([env.RAFT_JOIN, env.RAFT_BOOTSTRAP_EXPECT]).toEqual(['node-0,node-1,node-2', '3']);
+    expect(cluster.status?.raft?.bootstrapVoters).toBe(3);
   });
 });

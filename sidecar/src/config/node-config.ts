@@ -133,7 +133,7 @@ export const VARS = {
   ),
   raftJoin: listVar(
     'RAFT_JOIN',
-    'Comma-separated node names of the cluster; defaults to this node alone.',
+    'Comma-separated node names to find the cluster by; defaults to this node alone. The first RAFT_BOOTSTRAP_EXPECT are the founding voters; other nodes join as learners and need not be listed (members are dialled from the Raft membership).',
     checkNodeName,
   ),
   raftBootstrapExpect: intVar(

@@ -27,10 +27,6 @@ export class PeerLiveness {
     if (!this.lastHeard.has(peer)) this.lastHeard.set(peer, Number.NEGATIVE_INFINITY);
   }
 
-  forget(peer: string): void {
-    this.lastHeard.delete(peer);
-  }
-
   heard(peer: string, nowMs: number): void {
     const previous = this.lastHeard.get(peer) ?? Number.NEGATIVE_INFINITY;
     this.lastHeard.set(peer, Math.max(previous, nowMs));

@@ -106,6 +106,8 @@ export class PeerMesh {
   private readonly peers = new Map<string, PeerRecord>();
   /** The cluster membership last given to setMembers (empty until Raft knows one). */
   private members = new Set<string>();
+  /** Former members: not dialled, and out of the view while not connected. */
+  private readonly departed = new Set<string>();
   private readonly seeds: SeedRecord[];
   /** What each dialled address turned out to be, so seeds skip connected peers and ourselves. */
   private readonly addressNames = new Map<string, string>();
@@ -228,26 +230,19 @@ export class PeerMesh {
    * The cluster membership as Raft applied it (voters and learners). FQDN mode dials every
    * member, so RAFT_JOIN only has to name the founders: a node added later is found through the
    * membership, never through a restart with a longer list. A node that stops being a member
-   * (scaled away) is forgotten — connections closed, no more dialling, gone from the view —
-   * unless it is named in RAFT_JOIN. Only removals are forgotten: a node that is not a member
-   * yet may be connected to ask to join, and must stay reachable.
+   * (scaled away) is no longer dialled and leaves the view once it has no open connection; its
+   * connections are left alone (it may be re-added at once, e.g. a member that lost its disk
+   * rejoining) and it comes back like any peer if it connects again. RAFT_JOIN names stay.
    */
   setMembers(members: readonly string[]): void {
-    if (this.closing) return;
     const self = this.options.identity.nodeName;
     const next = new Set(members.filter((name) => name !== self));
     if (this.options.discovery.fqdnTld) for (const name of next) this.peerRecord(name);
     const founders = new Set(this.options.discovery.names);
     for (const name of this.members) {
-      if (next.has(name) || founders.has(name)) continue;
-      const record = this.peers.get(name);
-      if (!record) continue;
-      record.outbound?.close(CLOSE_GOING_AWAY, 'no longer a member');
-      record.inbound?.close(CLOSE_GOING_AWAY, 'no longer a member');
-      this.peers.delete(name);
-      this.liveness.forget(name);
-      this.log.info({ peer: name }, 'peer left the membership: forgotten');
+      if (!next.has(name) && !founders.has(name)) this.departed.add(name);
     }
+    for (const name of next) this.departed.delete(name);
     this.members = next;
   }
 
@@ -255,6 +250,10 @@ export class PeerMesh {
   view(): PeerView[] {
     const now = this.now();
     return [...this.peers.values()]
+      .filter(
+        (r) =>
+          !this.departed.has(r.name) || r.outbound?.isOpen === true || r.inbound?.isOpen === true,
+      )
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((record) => ({
         name: record.name,
@@ -427,7 +426,12 @@ export class PeerMesh {
       for (const record of this.peers.values()) record.outbound?.heartbeat();
     }
     for (const record of this.peers.values()) {
-      if (!record.outbound && !record.dialing && now >= record.nextDialAtMs)
+      if (
+        !record.outbound &&
+        !record.dialing &&
+        now >= record.nextDialAtMs &&
+        !this.departed.has(record.name)
+      )
         void this.dialPeer(record, dispatcher);
     }
     for (const seed of this.seeds) {

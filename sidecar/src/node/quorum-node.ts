@@ -193,19 +193,23 @@ export class QuorumNode {
   }
 
   /**
-   * Ready = storage answers, this node plus the peers it hears from are a majority of RAFT_JOIN,
-   * a Raft leader is known and this node has applied everything it knows to be committed.
+   * Ready = storage answers, this node plus the peers it hears from are a majority of the Raft
+   * voters (of RAFT_JOIN until Raft runs here), a Raft leader is known and this node has applied
+   * everything it knows to be committed.
    */
   async health(): Promise<HealthReport> {
     const storage = await this.store.ping().then(
       () => ({ ok: true, detail: `${this.store.kind} reachable` }),
       (error: Error) => ({ ok: false, detail: error.message }),
     );
-    const members = new Set([...this.config.raft.join, this.config.nodeName]);
+    const voters = this.metadata.voters();
+    const members = new Set(
+      voters.length > 0 ? voters : [...this.config.raft.join, this.config.nodeName],
+    );
     const alive = this.mesh
       .view()
       .filter((peer) => members.has(peer.name) && peer.state === 'alive').length;
-    const reachable = alive + 1;
+    const reachable = alive + (members.has(this.config.nodeName) ? 1 : 0); // a learner is no voter
     const majority = Math.floor(members.size / 2) + 1;
     const mesh = {
       ok: this.stopping === null && reachable >= majority,

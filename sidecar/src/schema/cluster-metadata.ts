@@ -302,6 +302,11 @@ export class ClusterMetadata {
     return answer.version;
   }
 
+  /** The Raft voters as this node last applied them; empty before Raft runs here. */
+  voters(): readonly string[] {
+    return this.driver?.status().confState.voters ?? [];
+  }
+
   /** This node's row of /v1/cluster/statistics (Weaviate's shape, the fields we have). */
   statisticsRow(): Record<string, unknown> {
     const s = this.driver?.status();
@@ -431,6 +436,8 @@ export class ClusterMetadata {
       logger: this.options.logger,
       metrics: this.metrics,
       onFatal: this.options.onFatal,
+      // Every member is a peer to dial (RAFT_JOIN only names the founders); removed ones go.
+      onMembership: (conf) => this.options.mesh.setMembers([...conf.voters, ...conf.learners]),
     });
     this.driver = driver;
     driver.start();

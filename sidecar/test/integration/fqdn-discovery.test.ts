@@ -1,7 +1,8 @@
 /**
  * FQDN discovery end to end against a real DNS server (dnsmasq): nodes on distinct loopback
  * addresses find each other only through `<name>.<RAFT_FQDN_RESOLVER_TLD>`, and a node that comes
- * back at a new address is found again because names are re-resolved at every dial.
+ * back at a new address is found again because names are re-resolved at every dial. RAFT_JOIN names
+ * only the three founders: nodes added later find each other through the Raft membership.
  */
 import { dnsmasqAvailable, startDnsmasq, type DnsServer } from '../support/dnsmasq.js';
 import {
@@ -32,7 +33,7 @@ describe('FQDN discovery through a real DNS server', () => {
   const start = (i: number, ip: string) => {
     const p = runQuorumstore(
       ['node'],
-      nodeEnv(names[i]!, ports, {
+      nodeEnv(`node-${i}`, ports, {
         BIND_ADDRESS: ip,
         RAFT_JOIN: names.join(','),
         RAFT_BOOTSTRAP_EXPECT: '3',
@@ -123,4 +124,50 @@ describe('FQDN discovery through a real DNS server', () => {
         .some((l) => l.msg === 'peer connected' && l.address === `127.0.0.7:${ports.peer}`),
     );
   });
+
+  it('nodes outside RAFT_JOIN find each other through the Raft membership; a removed one is forgotten', async () => {
+    // A scale-up as the operator does it: the new pods' RAFT_JOIN still names the founders only.
+    hosts[fqdn('node-2')] = '127.0.0.7';
+    hosts[fqdn('node-3')] = '127.0.0.4';
+    hosts[fqdn('node-4')] = '127.0.0.5';
+    await dns.setHosts(hosts);
+    start(3, '127.0.0.4');
+    start(4, '127.0.0.5');
+    await Promise.all(['127.0.0.4', '127.0.0.5'].map((ip) => waitLive(ports.http, ip)));
+    const all = ['node-0', 'node-1', 'node-2', 'node-3', 'node-4'];
+    // Neither newcomer names the other anywhere: each must dial the other as a member.
+    const dialled = (from: number, ip: string) =>
+      procs[from]!.logs().some(
+        (l) =>
+          l.msg === 'peer connected' &&
+          l.direction === 'outbound' &&
+          l.address === `${ip}:${ports.peer}`,
+      );
+    await waitFor(
+      'node-3 and node-4 dialled each other',
+      () => dialled(3, '127.0.0.5') && dialled(4, '127.0.0.4'),
+      { timeoutMs: 30_000 },
+    );
+    for (const ip of ['127.0.0.1', '127.0.0.4', '127.0.0.5']) {
+      await waitFor(`all five healthy from ${ip}`, async () => {
+        const statuses = await nodeStatuses(ports.http, ip);
+        return all.every((n) => statuses[n] === 'HEALTHY');
+      });
+    }
+    // A learner is ready too: its readiness counts the Raft voters, not itself.
+    expect((await fetch(`http://127.0.0.4:${ports.http}/v1/.well-known/ready`)).status).toBe(200);
+    // Scale-down: node-4 leaves the membership and its pod goes; the others forget it.
+    const removed = await fetch(`http://127.0.0.1:${ports.http}/v1/cluster/members/node-4`, {
+      method: 'DELETE',
+    });
+    expect(removed.status).toBe(200);
+    procs[4]!.signal('SIGTERM');
+    await procs[4]!.exited();
+    for (const ip of ['127.0.0.1', '127.0.0.4']) {
+      await waitFor(`node-4 forgotten by ${ip}`, async () => {
+        const statuses = await nodeStatuses(ports.http, ip);
+        return !('node-4' in statuses) && statuses['node-3'] !== undefined;
+      });
+    }
+  }, 60_000);
 });

@@ -141,7 +141,12 @@ describe('a three-node mesh of processes', () => {
   let ports: NodePorts[];
   let procs: RunningProcess[];
   const seeds = () => ports.map((p) => `127.0.0.1:${p.peer}`).join(',');
-  const env = () => ({ RAFT_JOIN: names.join(','), CLUSTER_JOIN: seeds() });
+  // All three are Raft voters: readiness needs a majority of the voters reachable.
+  const env = () => ({
+    RAFT_JOIN: names.join(','),
+    RAFT_BOOTSTRAP_EXPECT: '3',
+    CLUSTER_JOIN: seeds(),
+  });
 
   beforeAll(async () => {
     ports = [];

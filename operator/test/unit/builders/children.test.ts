@@ -26,7 +26,7 @@ function allChildren(spec: ClusterSpec = {}) {
     buildHeadlessService(cluster),
     buildClientService(cluster),
     configMap,
-    buildStatefulSet(cluster, configHash(configMap), 'secrets-hash'),
+    buildStatefulSet(cluster, configHash(configMap), 'secrets-hash', 3),
     buildPodDisruptionBudget(cluster)!,
     buildNetworkPolicy(cluster)!,
     buildGeneratedSecret(cluster, 'clusterSecret', RANDOM),

@@ -10,7 +10,7 @@ import {
 import { aResolvedCluster } from '../api/fixtures.js';
 
 const build = (spec: ClusterSpec = {}) =>
-  buildStatefulSet(aResolvedCluster(spec), 'hash', 'secrets-hash');
+  buildStatefulSet(aResolvedCluster(spec), 'hash', 'secrets-hash', 3);
 
 /** What the API server returns: our object plus the defaults it fills in. */
 function asStored(sts: V1StatefulSet): V1StatefulSet {

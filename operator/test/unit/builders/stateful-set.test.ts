@@ -14,12 +14,18 @@ import { aResolvedCluster } from '../api/fixtures.js';
 
 const SECRETS_HASH = '0123456789abcdef';
 
-function statefulSet(spec: ClusterSpec = {}, secretsHash?: string): V1StatefulSet {
+/** `foundingVoters` defaults to what a Cluster created with `spec` is founded with. */
+function statefulSet(
+  spec: ClusterSpec = {},
+  secretsHash?: string,
+  foundingVoters?: number,
+): V1StatefulSet {
   const cluster = aResolvedCluster(spec);
   return buildStatefulSet(
     cluster,
     configHash(buildConfigMap(cluster)),
     secretsHash ?? SECRETS_HASH,
+    foundingVoters ?? cluster.spec.raft.voters,
   );
 }
 
@@ -104,10 +110,36 @@ describe('StatefulSet', () => {
     ]);
   });
 
-  it('lists every pod in RAFT_JOIN and the voters in RAFT_BOOTSTRAP_EXPECT', () => {
+  it('names only the founding voters in RAFT_JOIN and RAFT_BOOTSTRAP_EXPECT, not every pod', () => {
     const env = resolvedEnv(container(statefulSet({ nodes: 12 }), 'sidecar').env ?? [], 'qs-0');
-    expect(env.RAFT_JOIN!.split(',')).toEqual(Array.from({ length: 12 }, (_, i) => `qs-${i}`));
+    expect(env.RAFT_JOIN).toBe('qs-0,qs-1,qs-2,qs-3,qs-4');
     expect(env.RAFT_BOOTSTRAP_EXPECT).toBe('5');
+    // The count given, not the one the spec would found a new Cluster with.
+    const founded = resolvedEnv(
+      container(statefulSet({ nodes: 12 }, undefined, 3), 'sidecar').env ?? [],
+      'qs-0',
+    );
+    expect(founded.RAFT_JOIN).toBe('qs-0,qs-1,qs-2');
+    expect(founded.RAFT_BOOTSTRAP_EXPECT).toBe('3');
+  });
+
+  it('keeps the pod template byte for byte when nodes or voters change: only replicas differ', () => {
+    const founded = statefulSet({ nodes: 3 }, undefined, 3);
+    // Up past the default voter count by size (5 from 10 nodes), down to one, explicit voters.
+    for (const spec of [
+      { nodes: 4 },
+      { nodes: 10 },
+      { nodes: 12, raft: { voters: 7 } },
+      { nodes: 1 },
+    ] satisfies ClusterSpec[]) {
+      const scaled = statefulSet(spec, undefined, 3);
+      expect(JSON.stringify(scaled.spec?.template)).toBe(JSON.stringify(founded.spec?.template));
+      expect(scaled.spec?.replicas).toBe(spec.nodes);
+      // And nothing else in the StatefulSet either.
+      expect(JSON.stringify(scaled)).toBe(
+        JSON.stringify({ ...founded, spec: { ...founded.spec, replicas: spec.nodes } }),
+      );
+    }
   });
 
   it('uses the cluster domain and seeds through the headless Service without the FQDN resolver', () => {
@@ -144,10 +176,13 @@ describe('StatefulSet', () => {
     expect(new Set(env.map((v) => v.name)).size).toBe(env.length);
     // The node's own start-up validation accepts what the builder wrote.
     const config = loadNodeConfig(resolvedEnv(env, 'qs-0'));
-    const nodes = spec.nodes ?? 3;
-    expect(config.raft.join).toHaveLength(nodes);
+    const voters = aResolvedCluster(spec).spec.raft.voters;
+    expect(config.raft.join).toHaveLength(voters);
     expect(config.nodeName).toBe('qs-0');
     expect(config.storage).toMatchObject({ kind: 'redis' });
+    // The last pod too, which RAFT_JOIN need not name (it joins through the founders).
+    const last = `qs-${(spec.nodes ?? 3) - 1}`;
+    expect(loadNodeConfig(resolvedEnv(env, last)).nodeName).toBe(last);
   });
 
   it('hardens both containers and the pod', () => {
@@ -245,7 +280,7 @@ describe('StatefulSet', () => {
   it('puts the given secrets hash on the pod template, so a rotated Secret rolls the pods', () => {
     const annotations = (hash: string | undefined) => {
       const cluster = aResolvedCluster();
-      return buildStatefulSet(cluster, configHash(buildConfigMap(cluster)), hash).spec?.template
+      return buildStatefulSet(cluster, configHash(buildConfigMap(cluster)), hash, 3).spec?.template
         .metadata?.annotations;
     };
     expect(annotations(SECRETS_HASH)?.[ANNOTATIONS.secretsHash]).toBe(SECRETS_HASH);

@@ -34,6 +34,7 @@ function observe(overrides: Partial<ClusterObservation>): ClusterObservation {
     generation: 5,
     desiredNodes: 3,
     wantedVoters: 3,
+    foundingVoters: 3,
     clusterId: 'qs.prod',
     selector: 'app.kubernetes.io/instance=qs,app.kubernetes.io/name=quorumstore',
     statefulSet: undefined,
@@ -227,6 +228,43 @@ describe('Cluster status', () => {
     expect(paused).toMatchObject({ observedGeneration: 6, phase: 'Paused', readyNodes: 3 });
     expect(condition(paused, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
     expect(condition(paused, 'Ready')).toEqual(condition(running, 'Ready'));
+  });
+});
+
+describe('the founding voter record', () => {
+  it('is written with the first status, whether or not the nodes answer', () => {
+    const first = clusterStatus(observe({ foundingVoters: 3 }), undefined, NOW);
+    expect(first.raft).toEqual({ bootstrapVoters: 3 });
+    const answering = clusterStatus(
+      observe({
+        foundingVoters: 3,
+        statefulSet: sts(3, { readyReplicas: 3 }),
+        raft: { leader: 'qs-0', voters: ['qs-0', 'qs-1', 'qs-2'], learners: [] },
+      }),
+      first,
+      NOW,
+    );
+    expect(answering.raft).toEqual({
+      bootstrapVoters: 3,
+      leader: 'qs-0',
+      voters: ['qs-0', 'qs-1', 'qs-2'],
+      learners: [],
+    });
+    // The nodes stop answering: the membership goes, the record stays (a merge patch of the
+    // status would otherwise delete it with the rest of raft).
+    const silent = clusterStatus(observe({ foundingVoters: 3 }), answering, NOW);
+    expect(silent.raft).toEqual({ bootstrapVoters: 3 });
+  });
+
+  it('never changes once written, and survives a pause', () => {
+    const first = clusterStatus(observe({ foundingVoters: 3 }), undefined, NOW);
+    const later = clusterStatus(
+      observe({ foundingVoters: 5, desiredNodes: 10, wantedVoters: 5 }),
+      first,
+      NOW,
+    );
+    expect(later.raft?.bootstrapVoters).toBe(3);
+    expect(pausedStatus(6, later, NOW).raft?.bootstrapVoters).toBe(3);
   });
 });
 

@@ -159,6 +159,12 @@ describe('Cluster CRD', () => {
     );
   });
 
+  it('records the founding voter count in the status, within RAFT_BOOTSTRAP_EXPECT’s bounds', () => {
+    const recorded = schemaAt(clusterSchema, 'status.raft.bootstrapVoters');
+    expect(recorded.type).toBe('integer');
+    expect([recorded.minimum, recorded.maximum]).toEqual([VOTER_COUNTS[0], VOTER_COUNTS.at(-1)]);
+  });
+
   it('limits the Cluster name so every derived name is valid', () => {
     expect(rulesAt(clusterSchema).join('\n')).toMatch(/size\(self\.metadata\.name\) <= 52/);
   });
