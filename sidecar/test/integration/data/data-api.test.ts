@@ -212,8 +212,13 @@ describe('node status', () => {
       shardingConfig: { desiredCount: 1 },
     });
     const ids = Array.from({ length: 5 }, () => randomUUID());
-    await post('/v1/batch/objects', { objects: ids.map((id) => ({ class: 'Counted', id })) });
-    expect((await api(url(objectPath('Counted', ids[0]!)), 'DELETE')).status).toBe(204);
+    // At ALL: every replica has applied both before the counts are read (QUORUM would answer
+    // while the last replica's commit may still be on its way).
+    await post('/v1/batch/objects?consistency_level=ALL', {
+      objects: ids.map((id) => ({ class: 'Counted', id })),
+    });
+    const deleteAll = objectPath('Counted', ids[0]!, { consistency_level: 'ALL' });
+    expect((await api(url(deleteAll), 'DELETE')).status).toBe(204);
     const answer = await api(url('/v1/nodes?output=verbose', 'node-2'));
     const nodes = (
       answer.body as {
