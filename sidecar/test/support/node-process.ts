@@ -10,6 +10,9 @@ import { join, resolve } from 'node:path';
 export const MAIN_JS = resolve('dist/sidecar/src/cli/main.js');
 
 const running = new Set<ChildProcess>();
+/** How long `exited()` waits, after the exit, for the rest of a process's output. */
+const OUTPUT_DRAIN_MS = 2000;
+
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
@@ -43,10 +46,16 @@ export function runQuorumstore(args: string[], env: Record<string, string>): Run
   };
   collect(child.stdout!);
   collect(child.stderr!);
+  // Resolved once its output has been read to the end ('close'), so `logs()` is complete then;
+  // bounded, because a grandchild holding the pipes open must not hang a test.
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => {
       running.delete(child);
-      done({ code, signal });
+      const timer = setTimeout(() => done({ code, signal }), OUTPUT_DRAIN_MS);
+      child.once('close', () => {
+        clearTimeout(timer);
+        done({ code, signal });
+      });
     }),
   );
   return {
