@@ -5,6 +5,7 @@
  * Failures become a short reason for the client's error text (Weaviate's
  * `replica "node-2": <reason>`), and every reply's clock is observed.
  */
+import { TurnQueues } from '../common/turn-queues.js';
 import { PeerCallError, PeerRemoteError, RpcHandlerError } from '../mesh/errors.js';
 import type { PeerMesh } from '../mesh/peer-mesh.js';
 import type { HybridClock } from '../replication/hlc.js';
@@ -116,27 +117,17 @@ export class ReplicaClient {
  * calls on the replica share a group commit. A lone call is sent as itself.
  */
 class PeerBatcher {
-  private readonly queues = new Map<string, QueuedCall[]>();
-  private scheduled = false;
+  private readonly queues = new TurnQueues<string, QueuedCall>((queues) => this.flush(queues));
 
   constructor(private readonly mesh: PeerMesh) {}
 
   enqueue(replica: string, method: BatchedMethod, body: unknown, timeoutMs: number) {
     return new Promise<unknown>((resolve, reject) => {
-      const queue = this.queues.get(replica) ?? [];
-      queue.push({ method, body, deadline: Date.now() + timeoutMs, resolve, reject });
-      this.queues.set(replica, queue);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.queues.add(replica, { method, body, deadline: Date.now() + timeoutMs, resolve, reject });
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const queues = [...this.queues];
-    this.queues.clear();
+  private flush(queues: [string, QueuedCall[]][]): void {
     for (const [replica, calls] of queues) {
       for (let i = 0; i < calls.length; i += PROTOCOL_LIMITS.maxBatchCalls) {
         void this.send(replica, calls.slice(i, i + PROTOCOL_LIMITS.maxBatchCalls));

@@ -9,6 +9,7 @@
  * reach the store through a few awaits still meet in one batch; the cost is one loop turn of
  * latency. Batches respect the store's limits (split when larger).
  */
+import { TurnQueues } from '../common/turn-queues.js';
 import { ForwardingStore } from './forwarding-store.js';
 import {
   STORE_LIMITS,
@@ -28,8 +29,7 @@ interface Pending<I, O> {
 
 /** Per-shard queues of one operation, flushed together once per loop turn. */
 class Coalescer<I, O> {
-  private readonly queues = new Map<ShardKey, Pending<I, O>[]>();
-  private scheduled = false;
+  private readonly queues = new TurnQueues<ShardKey, Pending<I, O>>((queues) => this.flush(queues));
 
   constructor(
     private readonly maxItems: number,
@@ -38,20 +38,11 @@ class Coalescer<I, O> {
 
   submit(shard: ShardKey, items: readonly I[]): Promise<O[]> {
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(shard) ?? [];
-      queue.push({ items, resolve, reject });
-      this.queues.set(shard, queue);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.queues.add(shard, { items, resolve, reject });
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const queues = [...this.queues];
-    this.queues.clear();
+  private flush(queues: [ShardKey, Pending<I, O>[]][]): void {
     for (const [shard, pending] of queues) {
       // Greedy groups under the store's limit; a single oversized caller goes alone (and gets
       // the store's own refusal).
