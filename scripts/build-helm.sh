@@ -18,31 +18,13 @@ HELM=${QS_HELM_VERSION:-v3.22.0}
 ROOT=${QS_TESTBIN_DIR:-$HOME/.cache/quorumstore/k8s-testbin}
 OUT="$ROOT/helm-$HELM"
 
-log() { echo "build-helm: $*" >&2; }
-is_complete() { [[ -f "$OUT/.complete" && -x "$OUT/helm" ]]; }
-
-if [[ "${1:-}" == "--check" ]]; then
-  if is_complete; then echo "$OUT/helm"; exit 0; fi
-  log "not built: $OUT (run scripts/build-helm.sh; the first build takes a few minutes)"
-  exit 3
-fi
-if is_complete; then echo "$OUT/helm"; exit 0; fi
-
-command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { log "needs Go 1.26+ on PATH"; exit 1; }
-mkdir -p "$ROOT"
+NAME=build-helm RESULT="$OUT/helm" GO_MIN=1.26 HINT="the first build takes a few minutes"
 # A lock of its own, so a helm build never waits behind (or blocks) a Kubernetes build.
-exec 9>"$ROOT/.lock-helm"
-flock 9
-if is_complete; then echo "$OUT/helm"; exit 0; fi
-
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -p=2 -mod=mod"
-STAGE="$ROOT/.staging-helm-$$"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK" "$STAGE"' EXIT
-mkdir -p "$STAGE"
-start=$SECONDS
+LOCK="$ROOT/.lock-helm"
+is_complete() { [[ -f "$OUT/.complete" && -x "$OUT/helm" ]]; }
+# shellcheck source=lib/go-testbin.sh
+source "$(dirname "$0")/lib/go-testbin.sh"
+go_testbin_begin "$@"
 
 # A throwaway wrapper module: `go install helm.sh/helm/v3/cmd/helm@v` would refuse a go.mod with
 # replace directives, and a wrapper keeps the resolved versions (go.mod copied beside the binary).

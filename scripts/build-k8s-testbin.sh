@@ -20,40 +20,17 @@ ROOT=${QS_TESTBIN_DIR:-$HOME/.cache/quorumstore/k8s-testbin}
 OUT="$ROOT/v$K8S-etcd$ETCD"
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
 
-log() { echo "build-k8s-testbin: $*" >&2; }
-
+NAME=build-k8s-testbin RESULT="$OUT" LOCK="$ROOT/.lock" GO_MIN=1.26
+HINT="the first build takes 10-20 min"
 is_complete() {
   [[ -f "$OUT/.complete" ]] || return 1
   local b
   for b in "${BINARIES[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
 }
-
-if [[ "${1:-}" == "--check" ]]; then
-  if is_complete; then echo "$OUT"; exit 0; fi
-  log "not built: $OUT (run scripts/build-k8s-testbin.sh; the first build takes 10-20 min)"
-  exit 3
-fi
-
-if is_complete; then echo "$OUT"; exit 0; fi
-
-# Go's default install location may be missing from a non-login shell's PATH.
-command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { log "needs Go 1.26+ on PATH"; exit 1; }
-mkdir -p "$ROOT"
-# Two test runs (or CI and a developer) may start a build at once: one builds, the other waits.
-exec 9>"$ROOT/.lock"
-flock 9
-if is_complete; then echo "$OUT"; exit 0; fi
-
-# The machine has 2 cores shared with other work; the Go build cache (GOCACHE) is kept, so a
-# rebuild after a wiped output folder only relinks.
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -p=2 -mod=mod"
-STAGE="$ROOT/.staging-$$"   # built here and renamed, so a half-done build is never "complete"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK" "$STAGE"' EXIT
-mkdir -p "$STAGE" "$WORK/k8s" "$WORK/etcd"
-start=$SECONDS
+# shellcheck source=lib/go-testbin.sh
+source "$(dirname "$0")/lib/go-testbin.sh"
+go_testbin_begin "$@"
+mkdir -p "$WORK/k8s" "$WORK/etcd"
 
 # --- k8s.io/kubernetes: a throwaway wrapper module --------------------------------------------
 # The kubernetes go.mod requires its staging modules (k8s.io/api, ...) at v0.0.0 with replaces onto

@@ -22,31 +22,12 @@ SRC="$(cd "$(dirname "$0")" && pwd)/promql-check/main.go"
 HASH=$(sha256sum "$SRC" | cut -c1-12)
 OUT="$ROOT/$PROMETHEUS-$HASH"
 
-log() { echo "build-promql-check: $*" >&2; }
+NAME=build-promql-check RESULT="$OUT/promql-check" LOCK="$ROOT/.lock" GO_MIN=1.26.7
+HINT="the first build takes a minute or two"
 is_complete() { [[ -f "$OUT/.complete" && -x "$OUT/promql-check" ]]; }
-
-if [[ "${1:-}" == "--check" ]]; then
-  if is_complete; then echo "$OUT/promql-check"; exit 0; fi
-  log "not built: $OUT (run scripts/build-promql-check.sh; the first build takes a minute or two)"
-  exit 3
-fi
-if is_complete; then echo "$OUT/promql-check"; exit 0; fi
-
-command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { log "needs Go 1.26.7+ on PATH"; exit 1; }
-mkdir -p "$ROOT"
-# Two test runs (or CI and a developer) may start a build at once: one builds, the other waits.
-exec 9>"$ROOT/.lock"
-flock 9
-if is_complete; then echo "$OUT/promql-check"; exit 0; fi
-
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -p=2 -mod=mod"
-STAGE="$ROOT/.staging-$$" # built here and renamed, so a half-done build is never "complete"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK" "$STAGE"' EXIT
-mkdir -p "$STAGE"
-start=$SECONDS
+# shellcheck source=lib/go-testbin.sh
+source "$(dirname "$0")/lib/go-testbin.sh"
+go_testbin_begin "$@"
 
 # A throwaway module around the one source file: the repository keeps no go.mod (product code is
 # TypeScript), and the resolved versions are kept beside the binary (promql-check.go.mod).
